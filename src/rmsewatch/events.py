@@ -1,0 +1,408 @@
+"""Prediction and label events: their fields, and validation of whole batches.
+
+A batch arrives as a list of JSON objects (HTTP) or as an Arrow table (files).
+Validation works column by column with vectorised checks, so its cost does not
+grow with a Python object per event beyond the JSON parse itself. Each event
+that breaks a rule becomes a :class:`Rejection` naming its index in the batch,
+the field, the value and the rule; the valid events of the same batch go on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import NDArray
+
+from rmsewatch.errors import InvalidInputError
+from rmsewatch.times import MAX_TS, MIN_TS, US_PER_SECOND, parse_ts
+
+__all__ = [
+    "LABEL_FIELDS",
+    "LIMITS",
+    "PREDICTION_FIELDS",
+    "EventBatch",
+    "Rejection",
+    "UnparsedEvent",
+    "parse_labels",
+    "parse_predictions",
+]
+
+Kind = Literal["predictions", "labels"]
+
+PREDICTION_FIELDS = (
+    "prediction_id",
+    "model",
+    "model_version",
+    "ts",
+    "y_pred",
+    "segments",
+    "features",
+    "weight",
+)
+LABEL_FIELDS = ("prediction_id", "model", "ts", "y_true")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Sizes past which an event is rejected rather than stored."""
+
+    id_length: int = 256
+    name_length: int = 128
+    segments: int = 16
+    segment_length: int = 256
+    features_bytes: int = 16_384
+    # |y| above this would make a squared error overflow float64.
+    magnitude: float = 1e150
+
+
+LIMITS = Limits()
+
+PREDICTION_SCHEMA = pa.schema(
+    [
+        ("idx", pa.int64()),
+        ("model", pa.string()),
+        ("prediction_id", pa.string()),
+        ("version", pa.string()),
+        ("ts", pa.timestamp("us")),
+        ("y_pred", pa.float64()),
+        ("weight", pa.float64()),
+        ("segments", pa.map_(pa.string(), pa.string())),
+        ("features", pa.string()),
+    ]
+)
+LABEL_SCHEMA = pa.schema(
+    [
+        ("idx", pa.int64()),
+        ("model", pa.string()),
+        ("prediction_id", pa.string()),
+        ("ts", pa.timestamp("us")),
+        ("y_true", pa.float64()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class UnparsedEvent:
+    """Stands in a batch for a line of NDJSON that is not valid JSON."""
+
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One event that was not stored, and why."""
+
+    index: int
+    field: str
+    value: Any
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the JSON form used in ingest replies."""
+        return {
+            "index": self.index,
+            "field": self.field,
+            "value": _json_safe(self.value),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class EventBatch:
+    """The valid events of one batch as an Arrow table, in arrival order.
+
+    ``table`` follows ``PREDICTION_SCHEMA`` or ``LABEL_SCHEMA``; its ``idx``
+    column is each event's position in the batch as received.
+    """
+
+    kind: Kind
+    table: pa.Table
+    received: int
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+
+class _Checker:
+    """Collects rejections and the mask of events still valid."""
+
+    def __init__(self, records: Sequence[Any]) -> None:
+        self.records = records
+        self.ok = np.ones(len(records), dtype=bool)
+        self.rejections: list[Rejection] = []
+
+    def reject(
+        self, bad: NDArray[np.bool_], field: str, values: Any, rule: str
+    ) -> None:
+        for i in np.flatnonzero(bad & self.ok):
+            self.rejections.append(Rejection(int(i), field, values[i], rule))
+        self.ok &= ~bad
+
+    def column(self, field: str) -> list[Any]:
+        return [r.get(field) if isinstance(r, dict) else None for r in self.records]
+
+
+def parse_predictions(records: Sequence[Any]) -> tuple[EventBatch, list[Rejection]]:
+    """Validate prediction events; return the valid ones and the rejections."""
+    check = _Checker(records)
+    _check_objects(check, PREDICTION_FIELDS)
+    ids = _string_column(check, "prediction_id", LIMITS.id_length, required=True)
+    models = _string_column(check, "model", LIMITS.name_length, required=True)
+    versions = _string_column(check, "model_version", LIMITS.name_length)
+    ts = _ts_column(check)
+    y_pred = _number_column(check, "y_pred", required=True)
+    weight = _weight_column(check)
+    segments = _segments_column(check)
+    features = _features_column(check)
+
+    keep = np.flatnonzero(check.ok)
+    table = pa.table(
+        {
+            "idx": pa.array(keep, pa.int64()),
+            "model": models.take(keep),
+            "prediction_id": ids.take(keep),
+            "version": pc.fill_null(versions.take(keep), ""),
+            "ts": pa.array(ts[keep].astype("datetime64[us]")),
+            "y_pred": pa.array(y_pred[keep]),
+            "weight": pa.array(weight[keep]),
+            "segments": segments.take(keep),
+            "features": features.take(keep),
+        },
+        schema=PREDICTION_SCHEMA,
+    )
+    return EventBatch("predictions", table, len(records)), _sorted(check)
+
+
+def parse_labels(records: Sequence[Any]) -> tuple[EventBatch, list[Rejection]]:
+    """Validate label events; return the valid ones and the rejections."""
+    check = _Checker(records)
+    _check_objects(check, LABEL_FIELDS)
+    ids = _string_column(check, "prediction_id", LIMITS.id_length, required=True)
+    models = _string_column(check, "model", LIMITS.name_length, required=True)
+    ts = _ts_column(check)
+    y_true = _number_column(check, "y_true", required=True)
+
+    keep = np.flatnonzero(check.ok)
+    table = pa.table(
+        {
+            "idx": pa.array(keep, pa.int64()),
+            "model": models.take(keep),
+            "prediction_id": ids.take(keep),
+            "ts": pa.array(ts[keep].astype("datetime64[us]")),
+            "y_true": pa.array(y_true[keep]),
+        },
+        schema=LABEL_SCHEMA,
+    )
+    return EventBatch("labels", table, len(records)), _sorted(check)
+
+
+def _sorted(check: _Checker) -> list[Rejection]:
+    return sorted(check.rejections, key=lambda r: r.index)
+
+
+def _check_objects(check: _Checker, fields: tuple[str, ...]) -> None:
+    allowed = frozenset(fields)
+    unparsed = np.array([isinstance(r, UnparsedEvent) for r in check.records], bool)
+    for i in np.flatnonzero(unparsed):
+        event = check.records[i]
+        check.rejections.append(Rejection(int(i), "", event.text, event.reason))
+    check.ok &= ~unparsed
+    not_object = np.array([not isinstance(r, dict) for r in check.records], bool)
+    check.reject(not_object, "", check.records, "each event must be a JSON object")
+    for i in np.flatnonzero(check.ok):
+        unknown = sorted(set(check.records[i]) - allowed)
+        if unknown:
+            check.rejections.append(
+                Rejection(
+                    int(i),
+                    unknown[0],
+                    check.records[i][unknown[0]],
+                    f"is not a field of this event; allowed: {', '.join(fields)}",
+                )
+            )
+            check.ok[i] = False
+
+
+def _per_element(values: list[Any], test: Callable[[Any], bool]) -> NDArray[np.bool_]:
+    return np.fromiter((not test(v) for v in values), dtype=bool, count=len(values))
+
+
+def _string_column(
+    check: _Checker, field: str, max_length: int, *, required: bool = False
+) -> pa.Array:
+    values = check.column(field)
+    wrong_type = _per_element(values, lambda v: v is None or isinstance(v, str))
+    check.reject(wrong_type, field, values, "must be a string")
+    clean = [v if isinstance(v, str) else None for v in values]
+    array = pa.array(clean, pa.string())
+    missing = np.asarray(array.is_null().to_numpy(zero_copy_only=False))
+    if required:
+        check.reject(missing, field, values, "is required")
+    lengths = pc.fill_null(pc.utf8_length(array), 0).to_numpy()
+    if required:
+        check.reject(lengths == 0, field, values, "must not be empty")
+    check.reject(
+        lengths > max_length, field, values, f"must be at most {max_length} characters"
+    )
+    return array
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _number_column(
+    check: _Checker, field: str, *, required: bool = False
+) -> NDArray[np.float64]:
+    values = check.column(field)
+    absent = np.array([v is None for v in values], dtype=bool)
+    if required:
+        check.reject(absent, field, values, "is required")
+    wrong = _per_element(values, lambda v: v is None or _is_number(v))
+    check.reject(wrong, field, values, "must be a JSON number")
+    numbers = np.array(
+        [float(v) if _is_number(v) else np.nan for v in values], dtype=np.float64
+    )
+    present = ~absent & ~wrong
+    with np.errstate(invalid="ignore"):
+        check.reject(present & ~np.isfinite(numbers), field, values, "must be finite")
+        check.reject(
+            present & (np.abs(numbers) > LIMITS.magnitude),
+            field,
+            values,
+            f"must be at most {LIMITS.magnitude:g} in magnitude "
+            "(its square would overflow float64)",
+        )
+    return numbers
+
+
+def _weight_column(check: _Checker) -> NDArray[np.float64]:
+    weight = _number_column(check, "weight")
+    absent = np.isnan(weight)
+    with np.errstate(invalid="ignore"):
+        negative = ~absent & (weight < 0)
+    check.reject(negative, "weight", check.column("weight"), "must not be negative")
+    return np.where(absent, 1.0, weight)
+
+
+def _ts_column(check: _Checker) -> NDArray[np.int64]:
+    values = check.column("ts")
+    out = np.zeros(len(values), dtype=np.int64)
+    absent = np.array([v is None for v in values], dtype=bool)
+    check.reject(absent, "ts", values, "is required")
+    fast = _ts_fast_path(values, check.ok)
+    if fast is not None:
+        return fast
+    for i in np.flatnonzero(check.ok):
+        try:
+            out[i] = parse_ts(values[i])
+        except InvalidInputError as exc:
+            check.reject(_only(i, len(values)), "ts", values, exc.rule)
+    return out
+
+
+def _ts_fast_path(values: list[Any], ok: NDArray[np.bool_]) -> NDArray[np.int64] | None:
+    """Parse a column of all-string or all-number times in one vectorised call.
+
+    Returns None when the column is mixed or any value is out of range, so the
+    per-event path can name the offending ones.
+    """
+    chosen = [values[i] for i in np.flatnonzero(ok)]
+    try:
+        if all(isinstance(v, str) for v in chosen):
+            parsed = pa.array(chosen, pa.string()).cast(pa.timestamp("us", tz="UTC"))
+            us = parsed.cast(pa.int64()).to_numpy(zero_copy_only=False)
+        elif all(_is_number(v) for v in chosen):
+            seconds = np.array(chosen, dtype=np.float64)
+            finite = np.isfinite(seconds)
+            if not (finite.all() and np.all(np.abs(seconds) < MAX_TS / US_PER_SECOND)):
+                return None
+            us = np.round(seconds * US_PER_SECOND).astype(np.int64)
+        else:
+            return None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError):
+        return None
+    if len(us) and (us.min() < MIN_TS or us.max() >= MAX_TS):
+        return None
+    out = np.zeros(len(values), dtype=np.int64)
+    out[ok] = us
+    return out
+
+
+def _only(i: int, n: int) -> NDArray[np.bool_]:
+    mask = np.zeros(n, dtype=bool)
+    mask[i] = True
+    return mask
+
+
+def _segments_column(check: _Checker) -> pa.Array:
+    values = check.column("segments")
+    clean: list[list[tuple[str, str]] | None] = [None] * len(values)
+    for i in np.flatnonzero(check.ok):
+        segments = values[i]
+        if segments is None:
+            clean[i] = []
+            continue
+        rule = _segments_rule(segments)
+        if rule:
+            check.reject(_only(i, len(values)), "segments", values, rule)
+        else:
+            clean[i] = sorted(segments.items())
+    return pa.array(clean, pa.map_(pa.string(), pa.string()))
+
+
+def _segments_rule(segments: Any) -> str:
+    if not isinstance(segments, dict):
+        return "must be a JSON object of segment names to string values"
+    if len(segments) > LIMITS.segments:
+        return f"must have at most {LIMITS.segments} entries"
+    for name, value in segments.items():
+        if not name or len(name) > LIMITS.name_length:
+            return f"names must be 1 to {LIMITS.name_length} characters"
+        if not isinstance(value, str):
+            return f"value of {name!r} must be a string"
+        if len(value) > LIMITS.segment_length:
+            return f"value of {name!r} must be at most {LIMITS.segment_length} chars"
+    return ""
+
+
+def _features_column(check: _Checker) -> pa.Array:
+    values = check.column("features")
+    encoded: list[str | None] = [None] * len(values)
+    for i in np.flatnonzero(check.ok):
+        features = values[i]
+        if features is None:
+            continue
+        if not isinstance(features, dict):
+            check.reject(_only(i, len(values)), "features", values, "must be an object")
+            continue
+        text = json.dumps(features, sort_keys=True, separators=(",", ":"))
+        if len(text) > LIMITS.features_bytes:
+            check.reject(
+                _only(i, len(values)),
+                "features",
+                ["<object>"] * len(values),
+                f"must encode to at most {LIMITS.features_bytes} bytes of JSON",
+            )
+            continue
+        encoded[i] = text
+    return pa.array(encoded, pa.string())
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not np.isfinite(value):
+        return str(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, str) and len(value) > 200:
+        return value[:200] + "..."
+    if isinstance(value, dict | list) and len(json.dumps(value, default=str)) > 200:
+        return "<" + type(value).__name__ + ">"
+    return value

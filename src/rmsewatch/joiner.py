@@ -1,0 +1,447 @@
+"""The label joiner: matches labels to predictions by id, in either arrival order.
+
+Every step is a set operation in DuckDB over the whole batch; nothing here
+loops over events in Python.
+
+Rules (docs/architecture.md tells the same in prose):
+
+- A prediction is immutable. The same id again with identical fields is a
+  duplicate and changes nothing; with different fields it is rejected.
+- A label for a stored prediction joins it. A label for an unknown prediction
+  is kept as an orphan until its prediction arrives or the orphan TTL passes
+  on the model's event-time clock.
+- When a prediction receives several different labels, the label policy picks
+  one: ``first`` keeps the label with the earliest ``ts``, ``last`` the latest;
+  ties go to the earlier arrival for ``first`` and the later for ``last``.
+  Ordering by the label's own time makes a resent batch change nothing.
+- A label identical (same ``ts`` and ``y_true``) to one already held is a
+  duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from rmsewatch.buckets import refresh_buckets
+from rmsewatch.events import EventBatch, Rejection
+from rmsewatch.settings import Settings
+
+__all__ = ["IngestResult", "ingest_labels", "ingest_predictions"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestResult:
+    """What one batch did; the HTTP reply and the CLI report are built from it."""
+
+    kind: str
+    received: int
+    accepted: int = 0
+    duplicates: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    joined: int = 0
+    orphaned: int = 0
+    repeated: int = 0
+    corrected: int = 0
+    buckets: int = 0
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejections)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the JSON reply of an ingest request."""
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "joined": self.joined,
+            "orphaned": self.orphaned,
+            "repeated": self.repeated,
+            "corrected": self.corrected,
+            "rejections": [r.as_dict() for r in self.rejections],
+        }
+
+    def add(self, other: IngestResult) -> None:
+        """Fold the counts of another batch of the same kind into this one."""
+        self.received += other.received
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.rejections.extend(other.rejections)
+        self.joined += other.joined
+        self.orphaned += other.orphaned
+        self.repeated += other.repeated
+        self.corrected += other.corrected
+        self.buckets += other.buckets
+
+
+_SAME_PREDICTION = """
+    {a}.version = {b}.version AND {a}.ts = {b}.ts AND {a}.y_pred = {b}.y_pred
+    AND {a}.weight = {b}.weight
+    AND {a}.segments IS NOT DISTINCT FROM {b}.segments
+    AND {a}.features IS NOT DISTINCT FROM {b}.features
+"""
+
+
+def ingest_predictions(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    batch: EventBatch,
+    rejections: list[Rejection],
+) -> IngestResult:
+    """Store new predictions, join waiting orphan labels, refresh their buckets.
+
+    Runs inside the caller's transaction.
+    """
+    started = time.perf_counter()
+    result = IngestResult("predictions", batch.received, rejections=list(rejections))
+    con.register("batch_in", batch.table)
+    try:
+        _classify_predictions(con)
+        verdicts = con.execute(
+            "SELECT verdict, idx, prediction_id, first_idx FROM verdicts "
+            "WHERE verdict <> 'new' ORDER BY idx"
+        ).fetchall()
+        for verdict, idx, prediction_id, first_idx in verdicts:
+            if verdict == "duplicate":
+                result.duplicates += 1
+            elif verdict == "conflict_stored":
+                result.rejections.append(
+                    Rejection(
+                        idx,
+                        "prediction_id",
+                        prediction_id,
+                        "was stored before with different fields; predictions are "
+                        "immutable, so send a correction as a new prediction id",
+                    )
+                )
+            else:
+                result.rejections.append(
+                    Rejection(
+                        idx,
+                        "prediction_id",
+                        prediction_id,
+                        f"appears at index {first_idx} of this batch with different "
+                        "fields",
+                    )
+                )
+        con.execute(
+            """
+            INSERT INTO predictions
+            SELECT i.model, i.prediction_id, i.version, i.ts,
+                   make_timestamp(epoch_us(i.ts) // $w * $w),
+                   i.y_pred, i.weight, i.segments, i.features,
+                   $now, NULL, NULL
+            FROM inc i JOIN verdicts v USING (idx)
+            WHERE v.verdict = 'new'
+            """,
+            {"w": settings.bucket_us, "now": datetime.now(UTC).replace(tzinfo=None)},
+        )
+        result.accepted = _count(con, "SELECT count(*) FROM verdicts WHERE verdict = 'new'")
+        _create_dirty(con)
+        con.execute(
+            "INSERT INTO dirty SELECT DISTINCT model, version, "
+            "make_timestamp(epoch_us(ts) // $w * $w) FROM inc JOIN verdicts v "
+            "USING (idx) WHERE v.verdict = 'new'",
+            {"w": settings.bucket_us},
+        )
+        _advance_clocks(con, "SELECT model, ts FROM inc")
+        _join_waiting_orphans(con, settings, result)
+        _expire_orphans(con, settings)
+        result.buckets = refresh_buckets(con)
+        _count_rejections(con, result)
+    finally:
+        con.unregister("batch_in")
+        _drop_temp(con, "inc", "verdicts", "dirty")
+    _log_batch(result, started)
+    return result
+
+
+def ingest_labels(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    batch: EventBatch,
+    rejections: list[Rejection],
+) -> IngestResult:
+    """Join labels to their predictions or keep them as orphans; refresh buckets.
+
+    Runs inside the caller's transaction.
+    """
+    started = time.perf_counter()
+    result = IngestResult("labels", batch.received, rejections=list(rejections))
+    con.register("batch_in", batch.table)
+    try:
+        con.execute(
+            "CREATE TEMP TABLE incoming AS "
+            "SELECT model, prediction_id, ts, y_true, idx AS seq FROM batch_in"
+        )
+        _create_dirty(con)
+        _advance_clocks(con, "SELECT model, ts FROM incoming")
+        _apply_labels(con, settings, result, keep_orphans=True)
+        _expire_orphans(con, settings)
+        result.buckets = refresh_buckets(con)
+        _count_rejections(con, result)
+    finally:
+        con.unregister("batch_in")
+        _drop_temp(con, "incoming", "dirty")
+    _log_batch(result, started)
+    return result
+
+
+def _classify_predictions(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "CREATE TEMP TABLE inc AS SELECT *, row_number() OVER "
+        "(PARTITION BY model, prediction_id ORDER BY idx) AS rn FROM batch_in"
+    )
+    same_stored = _SAME_PREDICTION.format(a="i", b="p")
+    same_first = _SAME_PREDICTION.format(a="i", b="f")
+    con.execute(
+        f"""
+        CREATE TEMP TABLE verdicts AS
+        SELECT i.idx, i.prediction_id, f.idx AS first_idx,
+            CASE
+                WHEN p.prediction_id IS NOT NULL THEN
+                    CASE WHEN {same_stored} THEN 'duplicate' ELSE 'conflict_stored' END
+                WHEN i.rn = 1 THEN 'new'
+                WHEN {same_first} THEN 'duplicate'
+                ELSE 'conflict_batch'
+            END AS verdict
+        FROM inc i
+        LEFT JOIN predictions p USING (model, prediction_id)
+        LEFT JOIN (SELECT * FROM inc WHERE rn = 1) f USING (model, prediction_id)
+        """
+    )
+
+
+def _join_waiting_orphans(
+    con: duckdb.DuckDBPyConnection, settings: Settings, result: IngestResult
+) -> None:
+    """Replay orphan labels of the new predictions through the label path."""
+    con.execute(
+        """
+        CREATE TEMP TABLE incoming AS
+        SELECT o.model, o.prediction_id, o.ts, o.y_true, o.seq
+        FROM orphan_labels o SEMI JOIN inc i
+            ON o.model = i.model AND o.prediction_id = i.prediction_id
+        """
+    )
+    try:
+        if _count(con, "SELECT count(*) FROM incoming") == 0:
+            return
+        con.execute(
+            "DELETE FROM orphan_labels o USING incoming i "
+            "WHERE o.model = i.model AND o.prediction_id = i.prediction_id"
+        )
+        labels = IngestResult("labels", 0)
+        _apply_labels(con, settings, labels, keep_orphans=False)
+        result.joined += labels.joined
+        result.repeated += labels.repeated
+        result.corrected += labels.corrected
+    finally:
+        _drop_temp(con, "incoming")
+
+
+def _apply_labels(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    result: IngestResult,
+    *,
+    keep_orphans: bool,
+) -> None:
+    """Join the rows of temp table ``incoming`` by the label policy."""
+    pick = "arg_min" if settings.label_policy == "first" else "arg_max"
+    beats = "b['ts'] < cur_ts" if settings.label_policy == "first" else "b['ts'] >= cur_ts"
+    con.execute(
+        """
+        CREATE TEMP TABLE candidates AS
+        SELECT l.model, l.prediction_id, l.ts, l.y_true, l.seq,
+               p.label_ts AS cur_ts, p.y_true AS cur_y, p.version, p.bucket,
+               (p.label_ts IS NOT DISTINCT FROM l.ts
+                    AND p.y_true IS NOT DISTINCT FROM l.y_true)
+               OR row_number() OVER (PARTITION BY l.model, l.prediction_id, l.ts,
+                                     l.y_true ORDER BY l.seq) > 1 AS duplicate
+        FROM incoming l JOIN predictions p USING (model, prediction_id)
+        """
+    )
+    con.execute(
+        f"""
+        CREATE TEMP TABLE winners AS
+        WITH best AS (
+            SELECT model, prediction_id,
+                   {pick}(struct_pack(ts := ts, seq := seq, y_true := y_true),
+                          struct_pack(ts := ts, seq := seq)) AS b
+            FROM candidates WHERE NOT duplicate GROUP BY model, prediction_id
+        ), current AS (
+            SELECT DISTINCT model, prediction_id, cur_ts, version, bucket
+            FROM candidates
+        )
+        SELECT model, prediction_id, b['ts'] AS ts, b['y_true'] AS y_true,
+               cur_ts IS NULL AS first_label, version, bucket
+        FROM best JOIN current USING (model, prediction_id)
+        WHERE cur_ts IS NULL OR {beats}
+        """
+    )
+    try:
+        con.execute(
+            """
+            UPDATE predictions p SET y_true = w.y_true, label_ts = w.ts
+            FROM winners w
+            WHERE p.model = w.model AND p.prediction_id = w.prediction_id
+            """
+        )
+        con.execute(
+            "INSERT INTO dirty SELECT DISTINCT model, version, bucket FROM winners"
+        )
+        joined, corrected = con.execute(
+            "SELECT count(*) FILTER (WHERE first_label), "
+            "count(*) FILTER (WHERE NOT first_label) FROM winners"
+        ).fetchone() or (0, 0)
+        matched, duplicates = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE duplicate) FROM candidates"
+        ).fetchone() or (0, 0)
+        result.joined += joined
+        result.corrected += corrected
+        result.duplicates += duplicates
+        result.repeated += matched - duplicates - joined - corrected
+        result.accepted += matched - duplicates
+        _add_counters(
+            con,
+            "SELECT model, 'labels_joined', count(*) FILTER (WHERE first_label) "
+            "FROM winners GROUP BY model UNION ALL "
+            "SELECT model, 'labels_corrected', count(*) FILTER (WHERE NOT first_label) "
+            "FROM winners GROUP BY model UNION ALL "
+            "SELECT model, 'labels_duplicate', count(*) FILTER (WHERE duplicate) "
+            "FROM candidates GROUP BY model",
+        )
+        if keep_orphans:
+            _keep_orphans(con, result)
+    finally:
+        _drop_temp(con, "candidates", "winners")
+
+
+def _keep_orphans(con: duckdb.DuckDBPyConnection, result: IngestResult) -> None:
+    """Store unmatched labels as orphans, skipping exact copies already held."""
+    con.execute(
+        """
+        CREATE TEMP TABLE unmatched AS
+        SELECT l.*,
+               row_number() OVER (PARTITION BY model, prediction_id, ts, y_true
+                                  ORDER BY seq) > 1
+               OR EXISTS (SELECT 1 FROM orphan_labels o
+                          WHERE o.model = l.model
+                            AND o.prediction_id = l.prediction_id
+                            AND o.ts = l.ts AND o.y_true = l.y_true) AS duplicate
+        FROM incoming l ANTI JOIN predictions p USING (model, prediction_id)
+        """
+    )
+    try:
+        con.execute(
+            "INSERT INTO orphan_labels SELECT model, prediction_id, ts, y_true, "
+            "nextval('label_seq') FROM unmatched WHERE NOT duplicate ORDER BY seq"
+        )
+        orphaned, duplicates = con.execute(
+            "SELECT count(*) FILTER (WHERE NOT duplicate), "
+            "count(*) FILTER (WHERE duplicate) FROM unmatched"
+        ).fetchone() or (0, 0)
+        result.orphaned += orphaned
+        result.duplicates += duplicates
+        result.accepted += orphaned
+    finally:
+        _drop_temp(con, "unmatched")
+
+
+def _expire_orphans(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Drop orphans older than the orphan TTL on their model's event-time clock."""
+    expired = (
+        "FROM orphan_labels o JOIN models m USING (model) "
+        "WHERE o.ts < m.clock - to_microseconds($ttl)"
+    )
+    params = {"ttl": settings.orphan_ttl_us}
+    _add_counters(
+        con,
+        f"SELECT o.model, 'orphans_expired', count(*) {expired} GROUP BY o.model",
+        params,
+    )
+    con.execute(
+        "DELETE FROM orphan_labels WHERE rowid IN "
+        f"(SELECT o.rowid {expired})",
+        params,
+    )
+
+
+def _advance_clocks(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    con.execute(
+        f"""
+        INSERT INTO models SELECT model, max(ts) FROM ({source}) GROUP BY model
+        ON CONFLICT DO UPDATE SET clock = greatest(clock, excluded.clock)
+        """
+    )
+
+
+def _count_rejections(con: duckdb.DuckDBPyConnection, result: IngestResult) -> None:
+    if not result.rejections:
+        return
+    rows = pa.table(
+        {"field": [r.field for r in result.rejections]},
+    )
+    con.register("rejected_fields", rows)
+    try:
+        _add_counters(
+            con,
+            f"SELECT '', 'rejected_{result.kind}:' || field, count(*) "
+            "FROM rejected_fields GROUP BY field",
+        )
+    finally:
+        con.unregister("rejected_fields")
+
+
+def _add_counters(
+    con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any] | None = None
+) -> None:
+    con.execute(
+        f"INSERT INTO counters SELECT * FROM ({query}) AS c(model, name, value) "
+        "WHERE value > 0 ON CONFLICT DO UPDATE SET value = value + excluded.value",
+        params or {},
+    )
+
+
+def _create_dirty(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "CREATE TEMP TABLE dirty (model VARCHAR, version VARCHAR, bucket TIMESTAMP)"
+    )
+
+
+def _drop_temp(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    for name in names:
+        con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+def _count(con: duckdb.DuckDBPyConnection, query: str) -> int:
+    row = con.execute(query).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _log_batch(result: IngestResult, started: float) -> None:
+    log.info(
+        "event=ingest kind=%s received=%d accepted=%d duplicates=%d rejected=%d "
+        "joined=%d orphaned=%d repeated=%d corrected=%d buckets=%d ms=%.1f",
+        result.kind,
+        result.received,
+        result.accepted,
+        result.duplicates,
+        result.rejected,
+        result.joined,
+        result.orphaned,
+        result.repeated,
+        result.corrected,
+        result.buckets,
+        (time.perf_counter() - started) * 1000,
+    )

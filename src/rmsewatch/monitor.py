@@ -1,0 +1,218 @@
+"""The one object the service, the command line and library users talk to.
+
+A :class:`Monitor` owns a store and offers the whole data path: ingest
+predictions and labels, then read windows, series, label figures and models.
+Durations and times are taken as users write them (``"24h"``, RFC 3339 or
+epoch seconds) and checked here, so the HTTP API and the CLI accept the same
+spellings and reject the same mistakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rmsewatch.errors import InvalidInputError, NotFoundError
+from rmsewatch.events import EventBatch, Rejection, parse_labels, parse_predictions
+from rmsewatch.joiner import IngestResult, ingest_labels, ingest_predictions
+from rmsewatch.reports import label_report, model_list
+from rmsewatch.settings import Settings
+from rmsewatch.stats import ErrorStats
+from rmsewatch.store import Store
+from rmsewatch.times import format_duration, parse_duration, parse_ts
+from rmsewatch.windows import Span, entry, resolve_span, segment_stats, series_points
+
+__all__ = ["Monitor"]
+
+TimeArg = str | float | int | None
+
+
+class Monitor:
+    """Ingest events into a DuckDB store and answer windows from it.
+
+    Parameters
+    ----------
+    path
+        The DuckDB file, created if absent; ``":memory:"`` for a throwaway store.
+    settings
+        Bucket width, label and orphan TTLs, label policy and batch limit.
+
+    Examples
+    --------
+    >>> m = Monitor(":memory:")
+    >>> _ = m.add_predictions([{"prediction_id": "a", "model": "m",
+    ...     "ts": "2024-01-01T00:10:00Z", "y_pred": 3.0}])
+    >>> _ = m.add_labels([{"prediction_id": "a", "model": "m",
+    ...     "ts": "2024-01-01T01:00:00Z", "y_true": 1.0}])
+    >>> m.metrics("m", window="1h")["overall"]["rmse"]
+    2.0
+    """
+
+    def __init__(self, path: str | Path, settings: Settings | None = None) -> None:
+        self.store = Store(path, settings)
+        self.settings = self.store.settings
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+    # Ingest
+
+    def add_predictions(self, records: Sequence[Any]) -> IngestResult:
+        """Validate and store prediction events (JSON objects)."""
+        self._check_batch_size(len(records))
+        batch, rejections = parse_predictions(records)
+        return self.ingest(batch, rejections)
+
+    def add_labels(self, records: Sequence[Any]) -> IngestResult:
+        """Validate and join label events (JSON objects)."""
+        self._check_batch_size(len(records))
+        batch, rejections = parse_labels(records)
+        return self.ingest(batch, rejections)
+
+    def ingest(
+        self, batch: EventBatch, rejections: Sequence[Rejection] = ()
+    ) -> IngestResult:
+        """Store an already validated batch in one transaction."""
+        ingest = ingest_predictions if batch.kind == "predictions" else ingest_labels
+        with self.store.transaction() as con:
+            return ingest(con, self.settings, batch, list(rejections))
+
+    def _check_batch_size(self, n: int) -> None:
+        if n > self.settings.max_batch:
+            raise InvalidInputError(
+                "events",
+                f"{n} events",
+                f"exceeds the batch limit of {self.settings.max_batch}; "
+                "split the batch (or raise --max-batch)",
+            )
+
+    # Reads
+
+    def models(self) -> list[dict[str, Any]]:
+        """Return every model with its versions, counts, segments and clock."""
+        with self.store.reading() as con:
+            return model_list(con)
+
+    def metrics(
+        self,
+        model: str,
+        *,
+        window: str | None = "24h",
+        start: TimeArg = None,
+        end: TimeArg = None,
+        version: str | None = None,
+        segment: str | None = None,
+    ) -> dict[str, Any]:
+        """Return every metric of a window, overall and per segment value."""
+        with self.store.reading() as con:
+            span = self._span(model, window, start, end)
+            groups = segment_stats(con, model, span, version=version, segment=segment)
+        overall = groups.pop(("", ""), None)
+        segments = [
+            {"segment": seg, "value": value, **entry(*groups[(seg, value)])}
+            for seg, value in sorted(groups)
+        ]
+        return {
+            "model": model,
+            "version": version,
+            **span.describe(),
+            "overall": entry(*overall) if overall else entry(0, 0, ErrorStats.empty()),
+            "segments": segments,
+        }
+
+    def series(
+        self,
+        model: str,
+        *,
+        step: str = "1h",
+        window: str | None = None,
+        start: TimeArg = None,
+        end: TimeArg = None,
+        version: str | None = None,
+        segment: str | None = None,
+        value: str | None = None,
+    ) -> dict[str, Any]:
+        """Return a window's figures every ``step``; ``window`` defaults to ``step``."""
+        step_us = parse_duration(step, field="step")
+        window_us = step_us if window is None else parse_duration(window, "window")
+        if (segment is None) != (value is None):
+            raise InvalidInputError(
+                "segment" if value is None else "value",
+                segment if value is None else value,
+                "needs its partner: give both segment and value, or neither",
+            )
+        with self.store.reading() as con:
+            clock = self._clock(model)
+            end_us = None if end is None else parse_ts(end, field="end")
+            if start is None:
+                default = resolve_span(
+                    self.settings.bucket_us, clock, window_us=24 * step_us, end_us=end_us
+                )
+                start_us = default.start_us
+            else:
+                start_us = parse_ts(start, field="start")
+            span = resolve_span(
+                self.settings.bucket_us, clock, start_us=start_us, end_us=end_us
+            )
+            points = series_points(
+                con,
+                model,
+                self.settings.bucket_us,
+                span,
+                step_us,
+                window_us,
+                version=version,
+                segment=segment,
+                value=value,
+            )
+        return {
+            "model": model,
+            "version": version,
+            "segment": segment,
+            "value": value,
+            "step": format_duration(step_us),
+            "window": format_duration(window_us),
+            "start": span.describe()["start"],
+            "end": span.describe()["end"],
+            "points": points,
+        }
+
+    def labels(
+        self,
+        model: str,
+        *,
+        window: str | None = "30d",
+        start: TimeArg = None,
+        end: TimeArg = None,
+        version: str | None = None,
+    ) -> dict[str, Any]:
+        """Return label latency quantiles and pending, missing, orphan, skew counts."""
+        with self.store.reading() as con:
+            span = self._span(model, window, start, end)
+            return label_report(con, self.settings, model, span, version=version)
+
+    def _span(
+        self, model: str, window: str | None, start: TimeArg, end: TimeArg
+    ) -> Span:
+        clock = self._clock(model)
+        return resolve_span(
+            self.settings.bucket_us,
+            clock,
+            window_us=None
+            if window is None or start is not None
+            else parse_duration(window, field="window"),
+            start_us=None if start is None else parse_ts(start, field="start"),
+            end_us=None if end is None else parse_ts(end, field="end"),
+        )
+
+    def _clock(self, model: str) -> int:
+        row = self.store.con.execute(
+            "SELECT epoch_us(clock) FROM models WHERE model = ?", [model]
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(
+                "model", model, "list the known models with GET /v1/models"
+            )
+        return int(row[0])
