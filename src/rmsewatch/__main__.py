@@ -1,0 +1,5 @@
+"""Allow ``python -m rmsewatch``."""
+
+from rmsewatch.cli import main
+
+main()
