@@ -22,21 +22,25 @@ __all__ = ["refresh_buckets"]
 _ROWS_OF_DIRTY_BUCKETS = """
 WITH touched AS (SELECT DISTINCT model, version, bucket FROM dirty),
 rows AS (
-    SELECT p.model, p.version, p.bucket, p.y_true, p.y_pred, p.weight, p.segments
+    SELECT p.model, p.version, p.bucket, p.prediction_id,
+           p.y_true, p.y_pred, p.weight, p.segments
     FROM predictions p SEMI JOIN touched d
         ON p.model = d.model AND p.version = d.version AND p.bucket = d.bucket
 ),
 long AS (
     SELECT model, version, '' AS segment, '' AS value, bucket,
-           y_true, y_pred, weight
+           prediction_id, y_true, y_pred, weight
     FROM rows
     UNION ALL
-    SELECT model, version, e.key, e.value, bucket, y_true, y_pred, weight
+    SELECT model, version, e.key, e.value, bucket, prediction_id,
+           y_true, y_pred, weight
     FROM rows, unnest(map_entries(rows.segments)) AS t(e)
 )
 SELECT *, dense_rank() OVER (ORDER BY model, version, segment, value, bucket) AS g
 FROM long
-ORDER BY g
+-- A fixed row order makes a bucket's float sums the same bit for bit however
+-- its events arrived.
+ORDER BY g, prediction_id
 """
 
 

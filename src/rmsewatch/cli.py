@@ -28,24 +28,45 @@ log = logging.getLogger(__name__)
 def _settings_options(func: Any) -> Any:
     """Add the options every store-backed command shares."""
     options = [
-        click.option("--bucket", default="1h", show_default=True,
-                     help="Event-time bucket width; windows are whole buckets."),
-        click.option("--label-ttl", default="7d", show_default=True,
-                     help="How long a prediction waits for its label before it "
-                     "counts as missing."),
-        click.option("--orphan-ttl", default="7d", show_default=True,
-                     help="How long a label waits for its prediction."),
-        click.option("--label-policy", type=click.Choice(["first", "last"]),
-                     default="first", show_default=True,
-                     help="Which of several different labels counts."),
+        click.option(
+            "--bucket",
+            default="1h",
+            show_default=True,
+            help="Event-time bucket width; windows are whole buckets.",
+        ),
+        click.option(
+            "--label-ttl",
+            default="7d",
+            show_default=True,
+            help="How long a prediction waits for its label before it "
+            "counts as missing.",
+        ),
+        click.option(
+            "--orphan-ttl",
+            default="7d",
+            show_default=True,
+            help="How long a label waits for its prediction.",
+        ),
+        click.option(
+            "--label-policy",
+            type=click.Choice(["first", "last"]),
+            default="first",
+            show_default=True,
+            help="Which of several different labels counts.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def _settings(bucket: str, label_ttl: str, orphan_ttl: str, label_policy: str,
-              max_batch: int = 50_000) -> Settings:
+def _settings(
+    bucket: str,
+    label_ttl: str,
+    orphan_ttl: str,
+    label_policy: str,
+    max_batch: int = 50_000,
+) -> Settings:
     return Settings.from_text(
         bucket=bucket,
         label_ttl=label_ttl,
@@ -57,8 +78,12 @@ def _settings(bucket: str, label_ttl: str, orphan_ttl: str, label_policy: str,
 
 @click.group()
 @click.version_option(__version__, prog_name="rmsewatch")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
 def cli(log_level: str) -> None:
     """Monitor RMSE of regression models from predictions and late labels."""
     logging.basicConfig(
@@ -69,15 +94,34 @@ def cli(log_level: str) -> None:
 
 
 @cli.command()
-@click.option("--db", "db_path", default="rmsewatch.duckdb", show_default=True,
-              type=click.Path(dir_okay=False), help="The DuckDB store file.")
+@click.option(
+    "--db",
+    "db_path",
+    default="rmsewatch.duckdb",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The DuckDB store file.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--max-batch", default=50_000, show_default=True, type=int,
-              help="The most events one ingest request may carry.")
+@click.option(
+    "--max-batch",
+    default=50_000,
+    show_default=True,
+    type=int,
+    help="The most events one ingest request may carry.",
+)
 @_settings_options
-def serve(db_path: str, host: str, port: int, max_batch: int, bucket: str,
-          label_ttl: str, orphan_ttl: str, label_policy: str) -> None:
+def serve(
+    db_path: str,
+    host: str,
+    port: int,
+    max_batch: int,
+    bucket: str,
+    label_ttl: str,
+    orphan_ttl: str,
+    label_policy: str,
+) -> None:
     """Run the HTTP service on a DuckDB file (loopback by default)."""
     import uvicorn
 
@@ -88,14 +132,24 @@ def serve(db_path: str, host: str, port: int, max_batch: int, bucket: str,
     if not _is_loopback(host):
         log.warning(
             "event=serve_exposed host=%s the API has no authentication yet; "
-            "bind to loopback or put it behind an authenticating proxy", host
+            "bind to loopback or put it behind an authenticating proxy",
+            host,
         )
     monitor = Monitor(db_path, settings)
-    log.info("event=serve host=%s port=%d db=%s settings=%s", host, port,
-             Path(db_path).resolve(), json.dumps(settings.describe()))
+    log.info(
+        "event=serve host=%s port=%d db=%s settings=%s",
+        host,
+        port,
+        Path(db_path).resolve(),
+        json.dumps(settings.describe()),
+    )
     try:
-        uvicorn.run(create_app(monitor), host=host, port=port,
-                    log_level=logging.getLevelName(log.getEffectiveLevel()).lower())
+        uvicorn.run(
+            create_app(monitor),
+            host=host,
+            port=port,
+            log_level=logging.getLevelName(log.getEffectiveLevel()).lower(),
+        )
     finally:
         monitor.close()
 
@@ -112,39 +166,100 @@ def _is_loopback(host: str) -> bool:
 @cli.command()
 @click.argument("predictions", type=click.Path(dir_okay=False))
 @click.argument("labels", type=click.Path(dir_okay=False))
-@click.option("--model", default="model", show_default=True,
-              help="Model name for the events (when the files have no model column).")
+@click.option(
+    "--model",
+    default="model",
+    show_default=True,
+    help="Model name for the events (when the files have no model column).",
+)
 @click.option("--model-column", default=None, help="Column holding the model name.")
 @click.option("--version-column", default=None, help="Column holding the version.")
-@click.option("--id", "id_column", default="prediction_id", show_default=True,
-              help="Prediction id column (in both files).")
-@click.option("--time", "time_column", default="ts", show_default=True,
-              help="Event-time column of the predictions.")
-@click.option("--label-time", "label_time_column", default=None,
-              help="Time column of the labels [default: same as --time].")
-@click.option("--prediction", "prediction_column", default="y_pred",
-              show_default=True, help="Prediction column.")
-@click.option("--truth", "truth_column", default="y_true", show_default=True,
-              help="True-value column of the labels.")
+@click.option(
+    "--id",
+    "id_column",
+    default="prediction_id",
+    show_default=True,
+    help="Prediction id column (in both files).",
+)
+@click.option(
+    "--time",
+    "time_column",
+    default="ts",
+    show_default=True,
+    help="Event-time column of the predictions.",
+)
+@click.option(
+    "--label-time",
+    "label_time_column",
+    default=None,
+    help="Time column of the labels [default: same as --time].",
+)
+@click.option(
+    "--prediction",
+    "prediction_column",
+    default="y_pred",
+    show_default=True,
+    help="Prediction column.",
+)
+@click.option(
+    "--truth",
+    "truth_column",
+    default="y_true",
+    show_default=True,
+    help="True-value column of the labels.",
+)
 @click.option("--weight", "weight_column", default=None, help="Weight column.")
-@click.option("--segment", "segment_columns", multiple=True,
-              help="Segment column of the predictions; repeat for several.")
-@click.option("--window", default=None,
-              help="Also report each window of this length, e.g. 1d.")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]),
-              default="table", show_default=True)
-@click.option("--db", "db_path", default=":memory:", show_default=True,
-              help="Keep the joined store in this DuckDB file.")
-@click.option("--progress/--no-progress", default=None,
-              help="Show a progress bar [default: when output is a terminal].")
+@click.option(
+    "--segment",
+    "segment_columns",
+    multiple=True,
+    help="Segment column of the predictions; repeat for several.",
+)
+@click.option(
+    "--window", default=None, help="Also report each window of this length, e.g. 1d."
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--db",
+    "db_path",
+    default=":memory:",
+    show_default=True,
+    help="Keep the joined store in this DuckDB file.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar [default: when output is a terminal].",
+)
 @_settings_options
-def evaluate(predictions: str, labels: str, model: str, model_column: str | None,
-             version_column: str | None, id_column: str, time_column: str,
-             label_time_column: str | None, prediction_column: str,
-             truth_column: str, weight_column: str | None,
-             segment_columns: tuple[str, ...], window: str | None,
-             output_format: str, db_path: str, progress: bool | None, bucket: str,
-             label_ttl: str, orphan_ttl: str, label_policy: str) -> None:
+def evaluate(
+    predictions: str,
+    labels: str,
+    model: str,
+    model_column: str | None,
+    version_column: str | None,
+    id_column: str,
+    time_column: str,
+    label_time_column: str | None,
+    prediction_column: str,
+    truth_column: str,
+    weight_column: str | None,
+    segment_columns: tuple[str, ...],
+    window: str | None,
+    output_format: str,
+    db_path: str,
+    progress: bool | None,
+    bucket: str,
+    label_ttl: str,
+    orphan_ttl: str,
+    label_policy: str,
+) -> None:
     """Join PREDICTIONS with LABELS (CSV, Parquet or NDJSON) and report errors."""
     from rmsewatch.evaluate import Columns, evaluate_files
     from rmsewatch.report import render_evaluation
@@ -175,12 +290,21 @@ def evaluate(predictions: str, labels: str, model: str, model_column: str | None
 
 
 @cli.command()
-@click.option("--db", "db_path", default=None, type=click.Path(dir_okay=False),
-              help="Store file [default: a new file in a temporary folder].")
-@click.option("--port", default=0, type=int,
-              help="Port for the service [default: a free one].")
-@click.option("--keep-running", is_flag=True,
-              help="Leave the service up for queries after the summary.")
+@click.option(
+    "--db",
+    "db_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Store file [default: a new file in a temporary folder].",
+)
+@click.option(
+    "--port", default=0, type=int, help="Port for the service [default: a free one]."
+)
+@click.option(
+    "--keep-running",
+    is_flag=True,
+    help="Leave the service up for queries after the summary.",
+)
 def demo(db_path: str | None, port: int, keep_running: bool) -> None:
     """Replay a year of real New York flights through the service."""
     from rmsewatch.demo.run import run_demo

@@ -227,7 +227,9 @@ def _as_event_values(field: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
         return column.cast(pa.string())
     if field == "ts" and pa.types.is_timestamp(column.type):
         # Timezone-naive file timestamps are taken as UTC.
-        micros = column.cast(pa.timestamp("us", tz=column.type.tz)).cast(pa.int64())
+        # Digits past the microsecond are dropped, as for RFC 3339 strings.
+        micros = pc.cast(column, pa.timestamp("us", tz=column.type.tz), safe=False)
+        micros = micros.cast(pa.int64())
         return pc.divide(micros.cast(pa.float64()), float(US_PER_SECOND))
     if field == "ts" and pa.types.is_date(column.type):
         return _as_event_values(field, column.cast(pa.timestamp("us")))
@@ -248,9 +250,7 @@ def _batches(
         if segments is not None:
             seg_part = segments.slice(offset, BATCH_ROWS)
             names = seg_part.column_names
-            values = [
-                seg_part.column(n).cast(pa.string()).to_pylist() for n in names
-            ]
+            values = [seg_part.column(n).cast(pa.string()).to_pylist() for n in names]
             for record, row in zip(records, zip(*values, strict=True), strict=True):
                 record["segments"] = {
                     n: v for n, v in zip(names, row, strict=True) if v is not None

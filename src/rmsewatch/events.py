@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from rmsewatch.errors import InvalidInputError
-from rmsewatch.times import MAX_TS, MIN_TS, US_PER_SECOND, parse_ts
+from rmsewatch.times import MAX_TS, MIN_TS, US_PER_SECOND, parse_rfc3339, parse_ts
 
 __all__ = [
     "LABEL_FIELDS",
@@ -317,8 +317,7 @@ def _ts_fast_path(values: list[Any], ok: NDArray[np.bool_]) -> NDArray[np.int64]
     chosen = [values[i] for i in np.flatnonzero(ok)]
     try:
         if all(isinstance(v, str) for v in chosen):
-            parsed = pa.array(chosen, pa.string()).cast(pa.timestamp("us", tz="UTC"))
-            us = parsed.cast(pa.int64()).to_numpy(zero_copy_only=False)
+            us = parse_rfc3339(pa.array(chosen, pa.string()))
         elif all(_is_number(v) for v in chosen):
             seconds = np.array(chosen, dtype=np.float64)
             finite = np.isfinite(seconds)

@@ -145,7 +145,9 @@ def ingest_predictions(
             """,
             {"w": settings.bucket_us, "now": datetime.now(UTC).replace(tzinfo=None)},
         )
-        result.accepted = _count(con, "SELECT count(*) FROM verdicts WHERE verdict = 'new'")
+        result.accepted = _count(
+            con, "SELECT count(*) FROM verdicts WHERE verdict = 'new'"
+        )
         _create_dirty(con)
         con.execute(
             "INSERT INTO dirty SELECT DISTINCT model, version, "
@@ -258,7 +260,9 @@ def _apply_labels(
 ) -> None:
     """Join the rows of temp table ``incoming`` by the label policy."""
     pick = "arg_min" if settings.label_policy == "first" else "arg_max"
-    beats = "b['ts'] < cur_ts" if settings.label_policy == "first" else "b['ts'] >= cur_ts"
+    beats = (
+        "b['ts'] < cur_ts" if settings.label_policy == "first" else "b['ts'] >= cur_ts"
+    )
     con.execute(
         """
         CREATE TEMP TABLE candidates AS
@@ -371,8 +375,7 @@ def _expire_orphans(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         params,
     )
     con.execute(
-        "DELETE FROM orphan_labels WHERE rowid IN "
-        f"(SELECT o.rowid {expired})",
+        f"DELETE FROM orphan_labels WHERE rowid IN (SELECT o.rowid {expired})",
         params,
     )
 

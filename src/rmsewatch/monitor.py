@@ -148,7 +148,10 @@ class Monitor:
             end_us = None if end is None else parse_ts(end, field="end")
             if start is None:
                 default = resolve_span(
-                    self.settings.bucket_us, clock, window_us=24 * step_us, end_us=end_us
+                    self.settings.bucket_us,
+                    clock,
+                    window_us=24 * step_us,
+                    end_us=end_us,
                 )
                 start_us = default.start_us
             else:

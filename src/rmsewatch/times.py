@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pyarrow as pa
+from numpy.typing import NDArray
 
 from rmsewatch.errors import InvalidInputError
 
@@ -23,6 +24,7 @@ __all__ = [
     "format_duration",
     "format_ts",
     "parse_duration",
+    "parse_rfc3339",
     "parse_ts",
 ]
 
@@ -85,14 +87,30 @@ def parse_ts(value: str | float | int, *, field: str = "ts") -> int:
 
 def _parse_rfc3339(text: str, field: str) -> int:
     try:
-        scalar = pa.scalar(text).cast(pa.timestamp("us", tz="UTC"))
+        return int(parse_rfc3339(pa.array([text], pa.string()))[0])
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        try:
+            pa.array([text], pa.string()).cast(pa.timestamp("s", tz="UTC"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise InvalidInputError(
+                field,
+                text,
+                "is not an RFC 3339 time with a UTC offset (e.g. 2013-03-01T06:00:00Z)",
+            ) from exc
         raise InvalidInputError(
-            field,
-            text,
-            "is not an RFC 3339 time with a UTC offset (e.g. 2013-03-01T06:00:00Z)",
+            field, text, "must lie between 1970-01-01 and 2200-01-01 (UTC)"
         ) from exc
-    return int(scalar.value)
+
+
+def parse_rfc3339(texts: pa.Array) -> NDArray[np.int64]:
+    """Parse RFC 3339 strings to microseconds since the epoch, in one call.
+
+    Up to nine fractional digits are read; digits past the microsecond are
+    dropped. Raises ``pyarrow.ArrowInvalid`` when any string does not parse.
+    """
+    nanos = texts.cast(pa.timestamp("ns", tz="UTC"))
+    micros = nanos.cast(pa.timestamp("us", tz="UTC"), safe=False)
+    return np.asarray(micros.cast(pa.int64()).to_numpy(zero_copy_only=False))
 
 
 def format_ts(us: int) -> str:

@@ -110,6 +110,7 @@ def segment_stats(
           AND bucket >= make_timestamp($start) AND bucket < make_timestamp($end)
           AND ($version IS NULL OR version = $version)
           AND ($segment IS NULL OR segment = '' OR segment = $segment)
+        ORDER BY segment, value, bucket, version
         """,
         {
             "model": model,
@@ -168,7 +169,8 @@ def series_points(
     first_start = span.start_us + step_us - window_us
     rows = con.execute(
         """
-        SELECT epoch_us(bucket), sum(predicted), sum(labelled), list(stats)
+        SELECT epoch_us(bucket), sum(predicted), sum(labelled),
+               list(stats ORDER BY version)
         FROM bucket_stats
         WHERE model = $model AND segment = $segment AND value = $value
           AND bucket >= make_timestamp($start) AND bucket < make_timestamp($end)
@@ -190,9 +192,7 @@ def series_points(
         end = span.start_us + k * step_us
         lo, hi = np.searchsorted(starts, [end - window_us, end])
         chosen = rows[lo:hi]
-        stats = _merge(
-            [ErrorStats.from_bytes(b) for r in chosen if r[2] for b in r[3]]
-        )
+        stats = _merge([ErrorStats.from_bytes(b) for r in chosen if r[2] for b in r[3]])
         point = {"start": format_ts(end - window_us), "end": format_ts(end)}
         point.update(entry(sum(r[1] for r in chosen), sum(r[2] for r in chosen), stats))
         points.append(point)

@@ -79,7 +79,10 @@ def scenario(
             "orphan_first": _post(
                 client,
                 "/v1/labels",
-                [_label("p5", f"{DAY}11:40:00Z", 55), _label("p9", f"{DAY}11:50:00Z", 9)],
+                [
+                    _label("p5", f"{DAY}11:40:00Z", 55),
+                    _label("p9", f"{DAY}11:50:00Z", 9),
+                ],
             ),
             "predictions": _post_ndjson(
                 client,
@@ -106,7 +109,9 @@ def scenario(
                     {"prediction_id": "p4", "model": "price", "ts": f"{DAY}12:00:00Z"},
                 ],
             ),
-            "resend": _post(client, "/v1/labels", [_label("p1", f"{DAY}10:30:00Z", 12)]),
+            "resend": _post(
+                client, "/v1/labels", [_label("p1", f"{DAY}10:30:00Z", 12)]
+            ),
             "late": _post(
                 client, "/v1/labels", [_label("p4", "2024-05-03T11:05:00Z", 44)]
             ),
@@ -122,7 +127,12 @@ def test_ingest_replies_count_accepted_duplicate_and_rejected(scenario: Any) -> 
     assert (predictions["accepted"], predictions["duplicates"]) == (6, 1)
     assert predictions["joined"] == 1  # p5's waiting label
     assert predictions["rejections"] == [
-        {"index": 4, "field": "y_pred", "value": "abc", "reason": "must be a JSON number"}
+        {
+            "index": 4,
+            "field": "y_pred",
+            "value": "abc",
+            "reason": "must be a JSON number",
+        }
     ]
     labels = replies["labels"]
     assert labels["joined"] == 3
@@ -137,8 +147,11 @@ def test_metrics_match_hand_computed_values(scenario: Any) -> None:
     client, _ = scenario
     body = client.get(
         "/v1/models/price/metrics",
-        params={"start": f"{DAY}10:00:00Z", "end": f"{DAY}12:00:00Z",
-                "segment": "region"},
+        params={
+            "start": f"{DAY}10:00:00Z",
+            "end": f"{DAY}12:00:00Z",
+            "segment": "region",
+        },
     ).json()
     overall = body["overall"]
     assert (overall["predicted"], overall["labelled"]) == (6, 5)
