@@ -18,8 +18,9 @@ def start_server(tmp_path: Path) -> Iterator[StartServer]:
     started: list[ServerProcess] = []
 
     def start(*args: str, db: Path | None = None) -> ServerProcess:
-        server = ServerProcess(db or tmp_path / f"store{len(started)}.duckdb",
-                               args=list(args))
+        server = ServerProcess(
+            db or tmp_path / f"store{len(started)}.duckdb", args=list(args)
+        )
         started.append(server)
         return server.start()
 

@@ -121,7 +121,8 @@ def test_evaluate_agrees_with_the_http_path(
         ):
             events = _as_events(frame, path)
             reply = client.post(path, json=events)
-            assert reply.status_code == 200 and reply.json()["rejected"] == 0
+            assert reply.status_code == 200
+            assert reply.json()["rejected"] == 0
         (model,) = report["models"]
         served = client.get(
             "/v1/models/demand/metrics",
@@ -145,7 +146,7 @@ def _assert_same_figures(got: dict[str, Any], want: dict[str, Any]) -> None:
     joined = predictions.merge(labels, on="id")
     if "value" in got:
         joined = joined[joined["region"] == got["value"]]
-    errors = np.sort(np.abs(joined["forecast"] - joined["actual"]).to_numpy())
+    errors = np.sort((joined["forecast"] - joined["actual"]).abs().to_numpy())
     for q in (0.5, 0.9, 0.99):
         for figures in (got, want):
             rank = np.searchsorted(errors, figures[f"abs_error_p{round(q * 100)}"])
@@ -154,25 +155,31 @@ def _assert_same_figures(got: dict[str, Any], want: dict[str, Any]) -> None:
 
 
 def _as_events(frame: pd.DataFrame, path: str) -> list[dict[str, Any]]:
+    def iso(column: str) -> list[str]:
+        return list(frame[column].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+
     if path == "/v1/predictions":
         return [
             {
-                "prediction_id": row.id,
+                "prediction_id": pid,
                 "model": "demand",
-                "ts": row.served_at.isoformat(),
-                "y_pred": row.forecast,
-                "segments": {"region": row.region},
+                "ts": ts,
+                "y_pred": y,
+                "segments": {"region": region},
             }
-            for row in frame.itertuples()
+            for pid, ts, y, region in zip(
+                frame["id"],
+                iso("served_at"),
+                frame["forecast"],
+                frame["region"],
+                strict=True,
+            )
         ]
     return [
-        {
-            "prediction_id": row.id,
-            "model": "demand",
-            "ts": row.observed_at.isoformat(),
-            "y_true": row.actual,
-        }
-        for row in frame.itertuples()
+        {"prediction_id": pid, "model": "demand", "ts": ts, "y_true": y}
+        for pid, ts, y in zip(
+            frame["id"], iso("observed_at"), frame["actual"], strict=True
+        )
     ]
 
 

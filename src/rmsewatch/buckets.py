@@ -26,6 +26,8 @@ rows AS (
            p.y_true, p.y_pred, p.weight, p.segments
     FROM predictions p SEMI JOIN touched d
         ON p.model = d.model AND p.version = d.version AND p.bucket = d.bucket
+    -- Constant bounds let DuckDB skip row groups by their min/max (zone maps).
+    WHERE p.bucket BETWEEN make_timestamp({lo}) AND make_timestamp({hi})
 ),
 long AS (
     SELECT model, version, '' AS segment, '' AS value, bucket,
@@ -49,7 +51,13 @@ def refresh_buckets(con: duckdb.DuckDBPyConnection) -> int:
 
     Returns the number of (model, version, segment, value, bucket) rows written.
     """
-    rows = con.sql(_ROWS_OF_DIRTY_BUCKETS).to_arrow_table()
+    ((lo, hi),) = con.execute(
+        "SELECT min(epoch_us(bucket)), max(epoch_us(bucket)) FROM dirty"
+    ).fetchall()
+    if lo is None or hi is None:
+        return 0
+    query = _ROWS_OF_DIRTY_BUCKETS.format(lo=int(lo), hi=int(hi))
+    rows = con.sql(query).to_arrow_table()
     con.execute(
         "DELETE FROM bucket_stats s USING (SELECT DISTINCT * FROM dirty) d "
         "WHERE s.model = d.model AND s.version = d.version AND s.bucket = d.bucket"
@@ -65,16 +73,12 @@ def refresh_buckets(con: duckdb.DuckDBPyConnection) -> int:
     weight = rows.column("weight").to_numpy()
     labelled = ~np.isnan(y_true)
 
-    blobs: list[bytes] = []
-    counts: list[int] = []
-    for start, end in zip(starts, ends, strict=True):
-        part = slice(start, end)
-        mask = labelled[part]
-        counts.append(int(mask.sum()))
-        stats = ErrorStats.from_arrays(
-            y_true[part][mask], y_pred[part][mask], sample_weight=weight[part][mask]
-        )
-        blobs.append(stats.to_bytes())
+    group_of_labelled = np.repeat(np.arange(len(starts)), ends - starts)[labelled]
+    counts = np.bincount(group_of_labelled, minlength=len(starts))
+    stats = ErrorStats.from_groups(
+        y_true[labelled], y_pred[labelled], weight[labelled], counts
+    )
+    blobs = [s.to_bytes() for s in stats]
 
     keys = rows.select(["model", "version", "segment", "value", "bucket"]).take(
         pa.array(starts)

@@ -62,4 +62,4 @@ class UndefinedMetricWarning(UserWarning):
 
 
 class ConstantTargetWarning(UndefinedMetricWarning):
-    """The true values are constant, so R² (and variance-normalised errors) are undefined."""
+    """The true values are constant: R² and variance-normalised errors are undefined."""

@@ -214,23 +214,23 @@ def _label_batches(
 def _select(
     table: pa.Table, wanted: dict[str, tuple[str, str]], path: Path
 ) -> pa.Table:
-    arrays = {}
+    arrays = []
     for field, (column, option) in wanted.items():
         _require(table, column, option, path)
-        arrays[field] = _as_event_values(field, table.column(column))
-    return pa.table(arrays)
+        arrays.append(_as_event_values(field, table.column(column)))
+    return pa.Table.from_arrays(arrays, names=list(wanted))
 
 
-def _as_event_values(field: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
+def _as_event_values(field: str, column: pa.ChunkedArray[Any]) -> pa.ChunkedArray[Any]:
     """Cast a file column to the JSON types the event rules expect."""
     if field in ("prediction_id", "model", "model_version"):
         return column.cast(pa.string())
     if field == "ts" and pa.types.is_timestamp(column.type):
         # Timezone-naive file timestamps are taken as UTC.
         # Digits past the microsecond are dropped, as for RFC 3339 strings.
-        micros = pc.cast(column, pa.timestamp("us", tz=column.type.tz), safe=False)
-        micros = micros.cast(pa.int64())
-        return pc.divide(micros.cast(pa.float64()), float(US_PER_SECOND))
+        in_us = pc.cast(column, pa.timestamp("us", tz=column.type.tz), safe=False)
+        micros = pc.cast(in_us, pa.int64())
+        return pc.divide(pc.cast(micros, pa.float64()), float(US_PER_SECOND))
     if field == "ts" and pa.types.is_date(column.type):
         return _as_event_values(field, column.cast(pa.timestamp("us")))
     return column

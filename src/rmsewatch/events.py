@@ -63,28 +63,26 @@ class Limits:
 
 LIMITS = Limits()
 
-PREDICTION_SCHEMA = pa.schema(
-    [
-        ("idx", pa.int64()),
-        ("model", pa.string()),
-        ("prediction_id", pa.string()),
-        ("version", pa.string()),
-        ("ts", pa.timestamp("us")),
-        ("y_pred", pa.float64()),
-        ("weight", pa.float64()),
-        ("segments", pa.map_(pa.string(), pa.string())),
-        ("features", pa.string()),
-    ]
-)
-LABEL_SCHEMA = pa.schema(
-    [
-        ("idx", pa.int64()),
-        ("model", pa.string()),
-        ("prediction_id", pa.string()),
-        ("ts", pa.timestamp("us")),
-        ("y_true", pa.float64()),
-    ]
-)
+_PREDICTION_FIELDS: list[tuple[str, pa.DataType]] = [
+    ("idx", pa.int64()),
+    ("model", pa.string()),
+    ("prediction_id", pa.string()),
+    ("version", pa.string()),
+    ("ts", pa.timestamp("us")),
+    ("y_pred", pa.float64()),
+    ("weight", pa.float64()),
+    ("segments", pa.map_(pa.string(), pa.string())),
+    ("features", pa.string()),
+]
+_LABEL_FIELDS: list[tuple[str, pa.DataType]] = [
+    ("idx", pa.int64()),
+    ("model", pa.string()),
+    ("prediction_id", pa.string()),
+    ("ts", pa.timestamp("us")),
+    ("y_true", pa.float64()),
+]
+PREDICTION_SCHEMA = pa.schema(_PREDICTION_FIELDS)
+LABEL_SCHEMA = pa.schema(_LABEL_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -168,7 +166,7 @@ def parse_predictions(records: Sequence[Any]) -> tuple[EventBatch, list[Rejectio
             "idx": pa.array(keep, pa.int64()),
             "model": models.take(keep),
             "prediction_id": ids.take(keep),
-            "version": pc.fill_null(versions.take(keep), ""),
+            "version": versions.take(keep).fill_null(""),
             "ts": pa.array(ts[keep].astype("datetime64[us]")),
             "y_pred": pa.array(y_pred[keep]),
             "weight": pa.array(weight[keep]),
@@ -210,13 +208,13 @@ def _sorted(check: _Checker) -> list[Rejection]:
 def _check_objects(check: _Checker, fields: tuple[str, ...]) -> None:
     allowed = frozenset(fields)
     unparsed = np.array([isinstance(r, UnparsedEvent) for r in check.records], bool)
-    for i in np.flatnonzero(unparsed):
+    for i in np.flatnonzero(unparsed).tolist():
         event = check.records[i]
         check.rejections.append(Rejection(int(i), "", event.text, event.reason))
     check.ok &= ~unparsed
     not_object = np.array([not isinstance(r, dict) for r in check.records], bool)
     check.reject(not_object, "", check.records, "each event must be a JSON object")
-    for i in np.flatnonzero(check.ok):
+    for i in np.flatnonzero(check.ok).tolist():
         unknown = sorted(set(check.records[i]) - allowed)
         if unknown:
             check.rejections.append(
@@ -236,16 +234,16 @@ def _per_element(values: list[Any], test: Callable[[Any], bool]) -> NDArray[np.b
 
 def _string_column(
     check: _Checker, field: str, max_length: int, *, required: bool = False
-) -> pa.Array:
+) -> pa.Array[Any]:
     values = check.column(field)
     wrong_type = _per_element(values, lambda v: v is None or isinstance(v, str))
     check.reject(wrong_type, field, values, "must be a string")
     clean = [v if isinstance(v, str) else None for v in values]
     array = pa.array(clean, pa.string())
-    missing = np.asarray(array.is_null().to_numpy(zero_copy_only=False))
+    missing = np.asarray(pc.is_null(array).to_numpy(zero_copy_only=False))
     if required:
         check.reject(missing, field, values, "is required")
-    lengths = pc.fill_null(pc.utf8_length(array), 0).to_numpy()
+    lengths = pc.utf8_length(array).fill_null(0).to_numpy()
     if required:
         check.reject(lengths == 0, field, values, "must not be empty")
     check.reject(
@@ -300,7 +298,7 @@ def _ts_column(check: _Checker) -> NDArray[np.int64]:
     fast = _ts_fast_path(values, check.ok)
     if fast is not None:
         return fast
-    for i in np.flatnonzero(check.ok):
+    for i in np.flatnonzero(check.ok).tolist():
         try:
             out[i] = parse_ts(values[i])
         except InvalidInputError as exc:
@@ -341,10 +339,10 @@ def _only(i: int, n: int) -> NDArray[np.bool_]:
     return mask
 
 
-def _segments_column(check: _Checker) -> pa.Array:
+def _segments_column(check: _Checker) -> pa.Array[Any]:
     values = check.column("segments")
     clean: list[list[tuple[str, str]] | None] = [None] * len(values)
-    for i in np.flatnonzero(check.ok):
+    for i in np.flatnonzero(check.ok).tolist():
         segments = values[i]
         if segments is None:
             clean[i] = []
@@ -372,10 +370,10 @@ def _segments_rule(segments: Any) -> str:
     return ""
 
 
-def _features_column(check: _Checker) -> pa.Array:
+def _features_column(check: _Checker) -> pa.Array[Any]:
     values = check.column("features")
     encoded: list[str | None] = [None] * len(values)
-    for i in np.flatnonzero(check.ok):
+    for i in np.flatnonzero(check.ok).tolist():
         features = values[i]
         if features is None:
             continue

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -307,10 +307,10 @@ def _apply_labels(
         joined, corrected = con.execute(
             "SELECT count(*) FILTER (WHERE first_label), "
             "count(*) FILTER (WHERE NOT first_label) FROM winners"
-        ).fetchone() or (0, 0)
+        ).fetchall()[0]
         matched, duplicates = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE duplicate) FROM candidates"
-        ).fetchone() or (0, 0)
+        ).fetchall()[0]
         result.joined += joined
         result.corrected += corrected
         result.duplicates += duplicates
@@ -354,7 +354,7 @@ def _keep_orphans(con: duckdb.DuckDBPyConnection, result: IngestResult) -> None:
         orphaned, duplicates = con.execute(
             "SELECT count(*) FILTER (WHERE NOT duplicate), "
             "count(*) FILTER (WHERE duplicate) FROM unmatched"
-        ).fetchone() or (0, 0)
+        ).fetchall()[0]
         result.orphaned += orphaned
         result.duplicates += duplicates
         result.accepted += orphaned
@@ -428,8 +428,8 @@ def _drop_temp(con: duckdb.DuckDBPyConnection, *names: str) -> None:
 
 
 def _count(con: duckdb.DuckDBPyConnection, query: str) -> int:
-    row = con.execute(query).fetchone()
-    return int(row[0]) if row else 0
+    ((count,),) = con.execute(query).fetchall()
+    return int(count)
 
 
 def _log_batch(result: IngestResult, started: float) -> None:

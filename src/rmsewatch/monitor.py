@@ -136,7 +136,9 @@ class Monitor:
     ) -> dict[str, Any]:
         """Return a window's figures every ``step``; ``window`` defaults to ``step``."""
         step_us = parse_duration(step, field="step")
-        window_us = step_us if window is None else parse_duration(window, "window")
+        window_us = (
+            step_us if window is None else parse_duration(window, field="window")
+        )
         if (segment is None) != (value is None):
             raise InvalidInputError(
                 "segment" if value is None else "value",
@@ -211,11 +213,11 @@ class Monitor:
         )
 
     def _clock(self, model: str) -> int:
-        row = self.store.con.execute(
+        rows = self.store.con.execute(
             "SELECT epoch_us(clock) FROM models WHERE model = ?", [model]
-        ).fetchone()
-        if row is None:
+        ).fetchall()
+        if not rows:
             raise NotFoundError(
                 "model", model, "list the known models with GET /v1/models"
             )
-        return int(row[0])
+        return int(rows[0][0])

@@ -49,22 +49,22 @@ def label_report(
     version: str | None = None,
 ) -> dict[str, Any]:
     """Return label latency, coverage, pending, missing, late, skew and orphans."""
-    row = con.execute(
-        _LABEL_FIGURES,
-        {
-            "model": model,
-            "ttl": settings.label_ttl_us,
-            "start": span.start_us,
-            "end": span.end_us,
-            "version": version,
-        },
-    ).fetchone()
-    assert row is not None  # an aggregate without GROUP BY always returns a row
-    predicted, labelled, missing, pending, late, skewed, q, mean, longest = row
+    ((predicted, labelled, missing, pending, late, skewed, q, mean, longest),) = (
+        con.execute(
+            _LABEL_FIGURES,
+            {
+                "model": model,
+                "ttl": settings.label_ttl_us,
+                "start": span.start_us,
+                "end": span.end_us,
+                "version": version,
+            },
+        ).fetchall()
+    )
     waited = predicted - pending
-    orphans = con.execute(
+    ((orphans,),) = con.execute(
         "SELECT count(*) FROM orphan_labels WHERE model = ?", [model]
-    ).fetchone()
+    ).fetchall()
     counters = dict(
         con.execute(
             "SELECT name, value FROM counters WHERE model = ? ORDER BY name", [model]
@@ -88,7 +88,7 @@ def label_report(
             "mean": mean,
             "max": longest,
         },
-        "orphans_waiting": orphans[0] if orphans else 0,
+        "orphans_waiting": orphans,
         "orphans_expired": counters.get("orphans_expired", 0),
         "duplicate_labels": counters.get("labels_duplicate", 0),
         "corrected_labels": counters.get("labels_corrected", 0),

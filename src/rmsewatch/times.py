@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -102,7 +103,7 @@ def _parse_rfc3339(text: str, field: str) -> int:
         ) from exc
 
 
-def parse_rfc3339(texts: pa.Array) -> NDArray[np.int64]:
+def parse_rfc3339(texts: pa.Array[Any]) -> NDArray[np.int64]:
     """Parse RFC 3339 strings to microseconds since the epoch, in one call.
 
     Up to nine fractional digits are read; digits past the microsecond are

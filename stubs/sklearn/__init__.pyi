@@ -1,0 +1,1 @@
+# Typed stubs for the parts of scikit-learn that rmsewatch uses; extend as needed.
