@@ -266,7 +266,7 @@ def _number_column(
     wrong = _per_element(values, lambda v: v is None or _is_number(v))
     check.reject(wrong, field, values, "must be a JSON number")
     numbers = np.array(
-        [float(v) if _is_number(v) else np.nan for v in values], dtype=np.float64
+        [_as_float(v) if _is_number(v) else np.nan for v in values], dtype=np.float64
     )
     present = ~absent & ~wrong
     with np.errstate(invalid="ignore"):
@@ -279,6 +279,18 @@ def _number_column(
             "(its square would overflow float64)",
         )
     return numbers
+
+
+def _as_float(value: int | float) -> float:
+    """Return a JSON number as a float; an integer past float64's range is clamped.
+
+    Clamped to the largest float64, it then breaks the magnitude rule.
+    """
+    try:
+        return float(value)
+    except OverflowError:
+        largest = float(np.finfo(np.float64).max)
+        return largest if value > 0 else -largest
 
 
 def _weight_column(check: _Checker) -> NDArray[np.float64]:
@@ -400,6 +412,8 @@ def _json_safe(value: Any) -> Any:
         return value.item()
     if isinstance(value, str) and len(value) > 200:
         return value[:200] + "..."
+    if isinstance(value, int) and abs(value) > 10**20:
+        return f"<integer of {len(str(abs(value)))} digits>"
     if isinstance(value, dict | list) and len(json.dumps(value, default=str)) > 200:
         return "<" + type(value).__name__ + ">"
     return value

@@ -11,9 +11,11 @@ Rules (docs/architecture.md tells the same in prose):
   is kept as an orphan until its prediction arrives or the orphan TTL passes
   on the model's event-time clock.
 - When a prediction receives several different labels, the label policy picks
-  one: ``first`` keeps the label with the earliest ``ts``, ``last`` the latest;
-  ties go to the earlier arrival for ``first`` and the later for ``last``.
-  Ordering by the label's own time makes a resent batch change nothing.
+  one: ``first`` keeps the label with the earliest ``ts``, ``last`` the latest.
+  Two different labels with the same ``ts`` are told apart by value (the
+  smaller ``y_true`` for ``first``, the larger for ``last``). The choice thus
+  depends only on the set of labels received, never on their arrival order,
+  so a resent or reordered batch changes nothing.
 - A label identical (same ``ts`` and ``y_true``) to one already held is a
   duplicate.
 """
@@ -155,7 +157,11 @@ def ingest_predictions(
             "USING (idx) WHERE v.verdict = 'new'",
             {"w": settings.bucket_us},
         )
-        _advance_clocks(con, "SELECT model, ts FROM inc")
+        _advance_clocks(
+            con,
+            "SELECT i.model, i.ts FROM inc i JOIN verdicts v USING (idx) "
+            "WHERE v.verdict = 'new'",
+        )
         _join_waiting_orphans(con, settings, result)
         _expire_orphans(con, settings)
         result.buckets = refresh_buckets(con)
@@ -259,10 +265,10 @@ def _apply_labels(
     keep_orphans: bool,
 ) -> None:
     """Join the rows of temp table ``incoming`` by the label policy."""
-    pick = "arg_min" if settings.label_policy == "first" else "arg_max"
-    beats = (
-        "b['ts'] < cur_ts" if settings.label_policy == "first" else "b['ts'] >= cur_ts"
-    )
+    first = settings.label_policy == "first"
+    pick = "arg_min" if first else "arg_max"
+    # Row comparison: by label time, then by value (see the module docstring).
+    beats = "(b['ts'], b['y_true']) {} (cur_ts, cur_y)".format("<" if first else ">")
     con.execute(
         """
         CREATE TEMP TABLE candidates AS
@@ -280,11 +286,11 @@ def _apply_labels(
         CREATE TEMP TABLE winners AS
         WITH best AS (
             SELECT model, prediction_id,
-                   {pick}(struct_pack(ts := ts, seq := seq, y_true := y_true),
-                          struct_pack(ts := ts, seq := seq)) AS b
+                   {pick}(struct_pack(ts := ts, y_true := y_true),
+                          struct_pack(ts := ts, y_true := y_true)) AS b
             FROM candidates WHERE NOT duplicate GROUP BY model, prediction_id
         ), current AS (
-            SELECT DISTINCT model, prediction_id, cur_ts, version, bucket
+            SELECT DISTINCT model, prediction_id, cur_ts, cur_y, version, bucket
             FROM candidates
         )
         SELECT model, prediction_id, b['ts'] AS ts, b['y_true'] AS y_true,
@@ -349,7 +355,7 @@ def _keep_orphans(con: duckdb.DuckDBPyConnection, result: IngestResult) -> None:
     try:
         con.execute(
             "INSERT INTO orphan_labels SELECT model, prediction_id, ts, y_true, "
-            "nextval('label_seq') FROM unmatched WHERE NOT duplicate ORDER BY seq"
+            "nextval('label_seq') FROM unmatched WHERE NOT duplicate"
         )
         orphaned, duplicates = con.execute(
             "SELECT count(*) FILTER (WHERE NOT duplicate), "

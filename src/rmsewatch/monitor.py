@@ -149,13 +149,11 @@ class Monitor:
             clock = self._clock(model)
             end_us = None if end is None else parse_ts(end, field="end")
             if start is None:
-                default = resolve_span(
-                    self.settings.bucket_us,
-                    clock,
-                    window_us=24 * step_us,
-                    end_us=end_us,
+                # By default the series covers the 24 steps before its end.
+                last = resolve_span(
+                    self.settings.bucket_us, clock, start_us=0, end_us=end_us
                 )
-                start_us = default.start_us
+                start_us = max(0, last.end_us - 24 * step_us)
             else:
                 start_us = parse_ts(start, field="start")
             span = resolve_span(

@@ -75,6 +75,8 @@ def parse_ts(value: str | float | int, *, field: str = "ts") -> int:
         )
     if isinstance(value, str):
         us = _parse_rfc3339(value, field)
+    elif isinstance(value, int):
+        us = value * US_PER_SECOND
     else:
         if not np.isfinite(value):
             raise InvalidInputError(field, value, "must be a finite number of seconds")

@@ -68,6 +68,8 @@ def resolve_span(
     ``clock_us``, the model's latest event time.
     """
     end = _ceil(clock_us + 1 if end_us is None else end_us, bucket_us)
+    if start_us is not None and end_us is not None and start_us >= end_us:
+        raise InvalidInputError("start", format_ts(start_us), "must be before end")
     if start_us is not None:
         if window_us is not None:
             raise InvalidInputError(
