@@ -31,7 +31,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from rmsewatch.buckets import refresh_buckets
+from rmsewatch.buckets import count_predictions, fold_labels, rebuild_buckets
 from rmsewatch.events import EventBatch, Rejection
 from rmsewatch.settings import Settings
 
@@ -151,11 +151,12 @@ def ingest_predictions(
             con, "SELECT count(*) FROM verdicts WHERE verdict = 'new'"
         )
         _create_dirty(con)
-        con.execute(
-            "INSERT INTO dirty SELECT DISTINCT model, version, "
-            "make_timestamp(epoch_us(ts) // $w * $w) FROM inc JOIN verdicts v "
-            "USING (idx) WHERE v.verdict = 'new'",
-            {"w": settings.bucket_us},
+        count_predictions(
+            con,
+            "SELECT i.model, i.version, i.segments, "
+            f"make_timestamp(epoch_us(i.ts) // {settings.bucket_us} "
+            f"* {settings.bucket_us}) AS bucket "
+            "FROM inc i JOIN verdicts v USING (idx) WHERE v.verdict = 'new'",
         )
         _advance_clocks(
             con,
@@ -164,7 +165,7 @@ def ingest_predictions(
         )
         _join_waiting_orphans(con, settings, result)
         _expire_orphans(con, settings)
-        result.buckets = refresh_buckets(con)
+        result.buckets += rebuild_buckets(con)
         _count_rejections(con, result)
     finally:
         con.unregister("batch_in")
@@ -195,7 +196,7 @@ def ingest_labels(
         _advance_clocks(con, "SELECT model, ts FROM incoming")
         _apply_labels(con, settings, result, keep_orphans=True)
         _expire_orphans(con, settings)
-        result.buckets = refresh_buckets(con)
+        result.buckets += rebuild_buckets(con)
         _count_rejections(con, result)
     finally:
         con.unregister("batch_in")
@@ -251,6 +252,7 @@ def _join_waiting_orphans(
         labels = IngestResult("labels", 0)
         _apply_labels(con, settings, labels, keep_orphans=False)
         result.joined += labels.joined
+        result.buckets += labels.buckets
         result.repeated += labels.repeated
         result.corrected += labels.corrected
     finally:
@@ -274,6 +276,7 @@ def _apply_labels(
         CREATE TEMP TABLE candidates AS
         SELECT l.model, l.prediction_id, l.ts, l.y_true, l.seq,
                p.label_ts AS cur_ts, p.y_true AS cur_y, p.version, p.bucket,
+               p.y_pred, p.weight, p.segments,
                (p.label_ts IS NOT DISTINCT FROM l.ts
                     AND p.y_true IS NOT DISTINCT FROM l.y_true)
                OR row_number() OVER (PARTITION BY l.model, l.prediction_id, l.ts,
@@ -290,11 +293,13 @@ def _apply_labels(
                           struct_pack(ts := ts, y_true := y_true)) AS b
             FROM candidates WHERE NOT duplicate GROUP BY model, prediction_id
         ), current AS (
-            SELECT DISTINCT model, prediction_id, cur_ts, cur_y, version, bucket
+            SELECT DISTINCT ON (model, prediction_id) model, prediction_id, cur_ts,
+                   cur_y, version, bucket, y_pred, weight, segments
             FROM candidates
         )
         SELECT model, prediction_id, b['ts'] AS ts, b['y_true'] AS y_true,
-               cur_ts IS NULL AS first_label, version, bucket
+               cur_ts IS NULL AS first_label, version, bucket, y_pred, weight,
+               segments
         FROM best JOIN current USING (model, prediction_id)
         WHERE cur_ts IS NULL OR {beats}
         """
@@ -307,8 +312,15 @@ def _apply_labels(
             WHERE p.model = w.model AND p.prediction_id = w.prediction_id
             """
         )
+        result.buckets += fold_labels(
+            con,
+            "SELECT model, version, bucket, segments, prediction_id, y_true, y_pred, "
+            "weight FROM winners WHERE first_label",
+        )
+        # A replaced label cannot be merged out of a sketch: rebuild its buckets.
         con.execute(
-            "INSERT INTO dirty SELECT DISTINCT model, version, bucket FROM winners"
+            "INSERT INTO dirty SELECT DISTINCT model, version, bucket FROM winners "
+            "WHERE NOT first_label"
         )
         joined, corrected = con.execute(
             "SELECT count(*) FILTER (WHERE first_label), "
