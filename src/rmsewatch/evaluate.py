@@ -9,11 +9,11 @@ evaluation and the service agree on the same events.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
@@ -21,17 +21,23 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from rmsewatch.errors import InvalidInputError, NotFoundError
-from rmsewatch.events import Rejection
+from rmsewatch.events import (
+    LIMITS,
+    EventBatch,
+    Rejection,
+    labels_from_table,
+    predictions_from_table,
+)
 from rmsewatch.joiner import IngestResult
 from rmsewatch.monitor import Monitor
 from rmsewatch.settings import Settings
-from rmsewatch.times import US_PER_SECOND
 
 __all__ = ["Columns", "evaluate_files", "read_events_file"]
 
 log = logging.getLogger(__name__)
 
-BATCH_ROWS = 50_000
+# Rows validated and joined per step; the progress bar moves once a step.
+BATCH_ROWS = 1_000_000
 SHOWN_REJECTIONS = 20
 _READERS = {
     ".csv": "csv",
@@ -99,15 +105,15 @@ def evaluate_files(
     """Join two event files and return the report ``rmsewatch evaluate`` prints."""
     pred_table = read_events_file(predictions)
     label_table = read_events_file(labels)
-    pred_records = _prediction_batches(pred_table, columns, model, predictions)
-    label_records = _label_batches(label_table, columns, model, labels)
+    pred_events = _prediction_table(pred_table, columns, model, predictions)
+    label_events = _label_table(label_table, columns, model, labels)
 
     monitor = Monitor(db_path, settings)
     try:
         total = pred_table.num_rows + label_table.num_rows
         with _Progress(progress, total) as bar:
-            pred_result = _ingest_all(monitor, "predictions", pred_records, bar)
-            label_result = _ingest_all(monitor, "labels", label_records, bar)
+            pred_result = _ingest_all(monitor, "predictions", pred_events, bar)
+            label_result = _ingest_all(monitor, "labels", label_events, bar)
         models = [_model_report(monitor, m["model"], window) for m in monitor.models()]
     finally:
         monitor.close()
@@ -135,21 +141,25 @@ def _model_report(monitor: Monitor, model: str, window: str | None) -> dict[str,
 
 
 def _ingest_all(
-    monitor: Monitor,
-    kind: str,
-    batches: Iterator[tuple[int, list[dict[str, Any]]]],
-    bar: _Progress,
+    monitor: Monitor, kind: str, events: pa.Table, bar: _Progress
 ) -> IngestResult:
+    """Validate and ingest a whole table, a slice of rows at a time."""
     total = IngestResult(kind, 0)
-    add = monitor.add_predictions if kind == "predictions" else monitor.add_labels
-    for offset, records in batches:
-        result = add(records)
-        result.rejections = [
-            Rejection(r.index + offset, r.field, r.value, r.reason)
-            for r in result.rejections
-        ]
+    validate = predictions_from_table if kind == "predictions" else labels_from_table
+    for offset in range(0, events.num_rows, BATCH_ROWS):
+        batch, rejections = validate(events.slice(offset, BATCH_ROWS))
+        shifted = batch.table.set_column(
+            0, "idx", pc.add(batch.table.column("idx"), offset)
+        )
+        result = monitor.ingest(
+            EventBatch(batch.kind, shifted, batch.received),
+            [
+                Rejection(r.index + offset, r.field, r.value, r.reason)
+                for r in rejections
+            ],
+        )
         total.add(result)
-        bar.advance(len(records))
+        bar.advance(batch.received)
     return total
 
 
@@ -177,9 +187,9 @@ def _require(table: pa.Table, column: str, option: str, path: Path) -> None:
         )
 
 
-def _prediction_batches(
+def _prediction_table(
     table: pa.Table, columns: Columns, model: str, path: Path
-) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+) -> pa.Table:
     wanted = {
         "prediction_id": (columns.prediction_id, "--id"),
         "ts": (columns.ts, "--time"),
@@ -193,14 +203,21 @@ def _prediction_batches(
         wanted["model_version"] = (columns.version, "--version-column")
     for segment in columns.segments:
         _require(table, segment, "--segment", path)
-    events = _select(table, wanted, path)
-    segments = table.select(list(columns.segments)) if columns.segments else None
-    return _batches(events, model, segments)
+    if len(columns.segments) > LIMITS.segments:
+        raise InvalidInputError(
+            "--segment",
+            f"{len(columns.segments)} columns",
+            f"must name at most {LIMITS.segments} segment columns",
+        )
+    events = _select(table, wanted, model, path)
+    if columns.segments:
+        events = events.append_column(
+            "segments", _segment_map(table, sorted(columns.segments))
+        )
+    return events
 
 
-def _label_batches(
-    table: pa.Table, columns: Columns, model: str, path: Path
-) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+def _label_table(table: pa.Table, columns: Columns, model: str, path: Path) -> pa.Table:
     wanted = {
         "prediction_id": (columns.prediction_id, "--id"),
         "ts": (columns.label_ts, "--label-time"),
@@ -208,57 +225,40 @@ def _label_batches(
     }
     if columns.model:
         wanted["model"] = (columns.model, "--model-column")
-    return _batches(_select(table, wanted, path), model, None)
+    return _select(table, wanted, model, path)
 
 
 def _select(
-    table: pa.Table, wanted: dict[str, tuple[str, str]], path: Path
+    table: pa.Table, wanted: dict[str, tuple[str, str]], model: str, path: Path
 ) -> pa.Table:
+    """Return the wanted file columns under their event field names."""
     arrays = []
-    for field, (column, option) in wanted.items():
+    for column, option in wanted.values():
         _require(table, column, option, path)
-        arrays.append(_as_event_values(field, table.column(column)))
-    return pa.Table.from_arrays(arrays, names=list(wanted))
+        arrays.append(table.column(column))
+    events = pa.Table.from_arrays(arrays, names=list(wanted))
+    if "model" not in wanted:
+        events = events.append_column(
+            "model", pa.array([model] * table.num_rows, pa.string())
+        )
+    return events
 
 
-def _as_event_values(field: str, column: pa.ChunkedArray[Any]) -> pa.ChunkedArray[Any]:
-    """Cast a file column to the JSON types the event rules expect."""
-    if field in ("prediction_id", "model", "model_version"):
-        return column.cast(pa.string())
-    if field == "ts" and pa.types.is_timestamp(column.type):
-        # Timezone-naive file timestamps are taken as UTC.
-        # Digits past the microsecond are dropped, as for RFC 3339 strings.
-        in_us = pc.cast(column, pa.timestamp("us", tz=column.type.tz), safe=False)
-        micros = pc.cast(in_us, pa.int64())
-        return pc.divide(pc.cast(micros, pa.float64()), float(US_PER_SECOND))
-    if field == "ts" and pa.types.is_date(column.type):
-        return _as_event_values(field, column.cast(pa.timestamp("us")))
-    return column
-
-
-def _batches(
-    events: pa.Table, model: str, segments: pa.Table | None
-) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    for offset in range(0, max(events.num_rows, 1), BATCH_ROWS):
-        part = events.slice(offset, BATCH_ROWS)
-        if part.num_rows == 0:
-            return
-        records = part.to_pylist()
-        if "model" not in events.column_names:
-            for record in records:
-                record["model"] = model
-        if segments is not None:
-            seg_part = segments.slice(offset, BATCH_ROWS)
-            names = seg_part.column_names
-            values = [seg_part.column(n).cast(pa.string()).to_pylist() for n in names]
-            for record, row in zip(records, zip(*values, strict=True), strict=True):
-                record["segments"] = {
-                    n: v for n, v in zip(names, row, strict=True) if v is not None
-                }
-        for record in records:
-            if record.get("weight", 0) is None:
-                del record["weight"]
-        yield offset, records
+def _segment_map(table: pa.Table, names: list[str]) -> pa.MapArray[Any, Any]:
+    """Build each row's {name: value} map from segment columns, nulls left out."""
+    values = [
+        np.asarray(table.column(n).cast(pa.string()).to_numpy(zero_copy_only=False))
+        for n in names
+    ]
+    grid = np.stack(values, axis=1)  # rows x segments, None where null
+    present = grid != None  # noqa: E711 (element-wise comparison with None)
+    offsets = np.concatenate(([0], np.cumsum(present.sum(axis=1))))
+    keys = np.broadcast_to(np.array(names, dtype=object), grid.shape)[present]
+    return pa.MapArray.from_arrays(
+        pa.array(offsets, pa.int64()),
+        pa.array(keys.tolist(), pa.string()),
+        pa.array(grid[present].tolist(), pa.string()),
+    )
 
 
 class _Progress:

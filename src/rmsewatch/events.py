@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pyarrow as pa
@@ -29,8 +29,10 @@ __all__ = [
     "EventBatch",
     "Rejection",
     "UnparsedEvent",
+    "labels_from_table",
     "parse_labels",
     "parse_predictions",
+    "predictions_from_table",
 ]
 
 Kind = Literal["predictions", "labels"]
@@ -62,6 +64,7 @@ class Limits:
 
 
 LIMITS = Limits()
+_TS_RANGE_RULE = "must lie between 1970-01-01 and 2200-01-01 (UTC)"
 
 _PREDICTION_FIELDS: list[tuple[str, pa.DataType]] = [
     ("idx", pa.int64()),
@@ -136,11 +139,21 @@ class _Checker:
         self.ok = np.ones(len(records), dtype=bool)
         self.rejections: list[Rejection] = []
 
+    @classmethod
+    def for_rows(cls, rows: int) -> _Checker:
+        """Return a checker for a table of ``rows`` rows (no JSON records)."""
+        check = cls(())
+        check.ok = np.ones(rows, dtype=bool)
+        return check
+
     def reject(
         self, bad: NDArray[np.bool_], field: str, values: Any, rule: str
     ) -> None:
-        for i in np.flatnonzero(bad & self.ok):
-            self.rejections.append(Rejection(int(i), field, values[i], rule))
+        for i in np.flatnonzero(bad & self.ok).tolist():
+            value = values[i]
+            if isinstance(value, pa.Scalar):
+                value = value.as_py()
+            self.rejections.append(Rejection(i, field, value, rule))
         self.ok &= ~bad
 
     def column(self, field: str) -> list[Any]:
@@ -201,6 +214,188 @@ def parse_labels(records: Sequence[Any]) -> tuple[EventBatch, list[Rejection]]:
     return EventBatch("labels", table, len(records)), _sorted(check)
 
 
+def predictions_from_table(table: pa.Table) -> tuple[EventBatch, list[Rejection]]:
+    """Validate prediction rows of an Arrow table by the rules of the JSON path.
+
+    Columns are the event fields (``prediction_id``, ``model``, ``ts``,
+    ``y_pred``, and optionally ``model_version``, ``weight`` and ``segments`` as
+    a map of strings). Times may be timestamps (naive ones are taken as UTC),
+    RFC 3339 strings or epoch seconds. Every check is a vectorised pass over a
+    column, so files of millions of rows validate without a Python object per
+    row.
+    """
+    n = table.num_rows
+    check = _Checker.for_rows(n)
+    ids = _table_strings(check, table, "prediction_id", LIMITS.id_length)
+    models = _table_strings(check, table, "model", LIMITS.name_length)
+    versions = (
+        _table_strings(
+            check, table, "model_version", LIMITS.name_length, required=False
+        )
+        if "model_version" in table.column_names
+        else pa.array([""] * n, pa.string())
+    )
+    ts = _table_times(check, table.column("ts"))
+    y_pred = _table_numbers(check, table, "y_pred")
+    if "weight" in table.column_names:
+        weight = _table_numbers(check, table, "weight", required=False)
+        weight = _default_weight(check, weight, table.column("weight"))
+    else:
+        weight = np.ones(n)
+    segments = (
+        _table_segments(check, _map_column(table.column("segments")))
+        if "segments" in table.column_names
+        else pa.array([[]] * n, pa.map_(pa.string(), pa.string()))
+    )
+
+    keep = pa.array(np.flatnonzero(check.ok), pa.int64())
+    batch = pa.table(
+        {
+            "idx": keep,
+            "model": models.take(keep),
+            "prediction_id": ids.take(keep),
+            "version": versions.take(keep).fill_null(""),
+            "ts": pa.array(ts[check.ok].astype("datetime64[us]")),
+            "y_pred": pa.array(y_pred[check.ok]),
+            "weight": pa.array(weight[check.ok]),
+            "segments": segments.take(keep),
+            "features": pa.nulls(len(keep), pa.string()),
+        },
+        schema=PREDICTION_SCHEMA,
+    )
+    return EventBatch("predictions", batch, n), _sorted(check)
+
+
+def labels_from_table(table: pa.Table) -> tuple[EventBatch, list[Rejection]]:
+    """Validate label rows of an Arrow table (see :func:`predictions_from_table`)."""
+    n = table.num_rows
+    check = _Checker.for_rows(n)
+    ids = _table_strings(check, table, "prediction_id", LIMITS.id_length)
+    models = _table_strings(check, table, "model", LIMITS.name_length)
+    ts = _table_times(check, table.column("ts"))
+    y_true = _table_numbers(check, table, "y_true")
+
+    keep = pa.array(np.flatnonzero(check.ok), pa.int64())
+    batch = pa.table(
+        {
+            "idx": keep,
+            "model": models.take(keep),
+            "prediction_id": ids.take(keep),
+            "ts": pa.array(ts[check.ok].astype("datetime64[us]")),
+            "y_true": pa.array(y_true[check.ok]),
+        },
+        schema=LABEL_SCHEMA,
+    )
+    return EventBatch("labels", batch, n), _sorted(check)
+
+
+def _table_strings(
+    check: _Checker,
+    table: pa.Table,
+    field: str,
+    max_length: int,
+    *,
+    required: bool = True,
+) -> pa.Array[Any]:
+    column = table.column(field).combine_chunks()
+    if not pa.types.is_string(column.type) and not pa.types.is_large_string(
+        column.type
+    ):
+        column = column.cast(pa.string())
+    _check_strings(check, field, column, column, max_length, required=required)
+    return column
+
+
+def _table_numbers(
+    check: _Checker, table: pa.Table, field: str, *, required: bool = True
+) -> NDArray[np.float64]:
+    column = table.column(field).combine_chunks()
+    present = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False))
+    if required:
+        check.reject(~present, field, column, "is required")
+    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+        check.reject(present, field, column, "must be a number")
+        return np.full(len(column), np.nan)
+    numbers = np.asarray(
+        column.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
+    )
+    _check_numbers(check, field, numbers, present, column)
+    return numbers
+
+
+def _table_times(check: _Checker, chunked: pa.ChunkedArray[Any]) -> NDArray[np.int64]:
+    column = chunked.combine_chunks()
+    present = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False))
+    check.reject(~present, "ts", column, "is required")
+    kind = column.type
+    us: NDArray[np.int64] | None = None
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        as_us = pc.cast(column, pa.timestamp("us", tz="UTC"), safe=False)
+        us = np.asarray(pc.cast(as_us, pa.int64()).fill_null(0).to_numpy())
+    elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        seconds = np.asarray(column.cast(pa.float64()).fill_null(0.0).to_numpy())
+        with np.errstate(invalid="ignore", over="ignore"):
+            inside = np.isfinite(seconds) & (np.abs(seconds) < MAX_TS / US_PER_SECOND)
+        check.reject(present & ~inside, "ts", column, _TS_RANGE_RULE)
+        us = np.round(np.where(inside, seconds, 0.0) * US_PER_SECOND).astype(np.int64)
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        try:
+            us = parse_rfc3339(column.fill_null("1970-01-01T00:00:00Z"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            us = np.zeros(len(column), dtype=np.int64)
+            for i in np.flatnonzero(check.ok & present).tolist():
+                try:
+                    us[i] = parse_ts(column[i].as_py())
+                except InvalidInputError as exc:
+                    check.reject(_only(i, len(column)), "ts", column, exc.rule)
+    else:
+        check.reject(present, "ts", column, "must be a time, a string or a number")
+        return np.zeros(len(column), dtype=np.int64)
+    check.reject(
+        present & ((us < MIN_TS) | (us >= MAX_TS)), "ts", column, _TS_RANGE_RULE
+    )
+    return us
+
+
+def _lengths(array: pa.Array[Any]) -> NDArray[np.int64]:
+    """Return the length in characters of each string (0 for a null)."""
+    strings = cast(pa.StringArray, array.cast(pa.string()))
+    return np.asarray(pc.utf8_length(strings).fill_null(0).to_numpy(), np.int64)
+
+
+def _map_column(column: pa.ChunkedArray[Any]) -> pa.MapArray[Any, Any]:
+    combined = column.combine_chunks()
+    if not isinstance(combined, pa.MapArray):
+        raise InvalidInputError(
+            "segments", str(combined.type), "must be a map of strings to strings"
+        )
+    return combined
+
+
+def _table_segments(
+    check: _Checker, segments: pa.MapArray[Any, Any]
+) -> pa.MapArray[Any, Any]:
+    """Apply the segment rules to a map column without a Python object per row."""
+    offsets = np.asarray(segments.offsets.to_numpy())
+    entries = np.diff(offsets)
+    check.reject(
+        entries > LIMITS.segments,
+        "segments",
+        segments,
+        f"must have at most {LIMITS.segments} entries",
+    )
+    row_of_entry = np.repeat(np.arange(len(segments)), entries)
+    for part, low, limit, rule in (
+        (segments.keys, 1, LIMITS.name_length, "names must be 1 to 128 characters"),
+        (segments.items, 0, LIMITS.segment_length, "values must be at most 256 chars"),
+    ):
+        lengths = _lengths(part)
+        bad_rows = np.zeros(len(segments), dtype=bool)
+        bad_rows[row_of_entry[(lengths < low) | (lengths > limit)]] = True
+        check.reject(bad_rows, "segments", segments, rule)
+    return segments
+
+
 def _sorted(check: _Checker) -> list[Rejection]:
     return sorted(check.rejections, key=lambda r: r.index)
 
@@ -240,16 +435,29 @@ def _string_column(
     check.reject(wrong_type, field, values, "must be a string")
     clean = [v if isinstance(v, str) else None for v in values]
     array = pa.array(clean, pa.string())
+    _check_strings(check, field, array, values, max_length, required=required)
+    return array
+
+
+def _check_strings(
+    check: _Checker,
+    field: str,
+    array: pa.Array[Any],
+    shown: Any,
+    max_length: int,
+    *,
+    required: bool,
+) -> None:
+    """Apply the presence and length rules to a string column."""
     missing = np.asarray(pc.is_null(array).to_numpy(zero_copy_only=False))
     if required:
-        check.reject(missing, field, values, "is required")
-    lengths = pc.utf8_length(array).fill_null(0).to_numpy()
+        check.reject(missing, field, shown, "is required")
+    lengths = _lengths(array)
     if required:
-        check.reject(lengths == 0, field, values, "must not be empty")
+        check.reject(lengths == 0, field, shown, "must not be empty")
     check.reject(
-        lengths > max_length, field, values, f"must be at most {max_length} characters"
+        lengths > max_length, field, shown, f"must be at most {max_length} characters"
     )
-    return array
 
 
 def _is_number(value: Any) -> bool:
@@ -268,17 +476,27 @@ def _number_column(
     numbers = np.array(
         [_as_float(v) if _is_number(v) else np.nan for v in values], dtype=np.float64
     )
-    present = ~absent & ~wrong
+    _check_numbers(check, field, numbers, ~absent & ~wrong, values)
+    return numbers
+
+
+def _check_numbers(
+    check: _Checker,
+    field: str,
+    numbers: NDArray[np.float64],
+    present: NDArray[np.bool_],
+    shown: Any,
+) -> None:
+    """Apply the finiteness and magnitude rules to the present numbers."""
     with np.errstate(invalid="ignore"):
-        check.reject(present & ~np.isfinite(numbers), field, values, "must be finite")
+        check.reject(present & ~np.isfinite(numbers), field, shown, "must be finite")
         check.reject(
             present & (np.abs(numbers) > LIMITS.magnitude),
             field,
-            values,
+            shown,
             f"must be at most {LIMITS.magnitude:g} in magnitude "
             "(its square would overflow float64)",
         )
-    return numbers
 
 
 def _as_float(value: int | float) -> float:
@@ -295,10 +513,17 @@ def _as_float(value: int | float) -> float:
 
 def _weight_column(check: _Checker) -> NDArray[np.float64]:
     weight = _number_column(check, "weight")
+    return _default_weight(check, weight, check.column("weight"))
+
+
+def _default_weight(
+    check: _Checker, weight: NDArray[np.float64], shown: Any
+) -> NDArray[np.float64]:
+    """Reject negative weights; an absent weight (NaN here) is 1."""
     absent = np.isnan(weight)
     with np.errstate(invalid="ignore"):
         negative = ~absent & (weight < 0)
-    check.reject(negative, "weight", check.column("weight"), "must not be negative")
+    check.reject(negative, "weight", shown, "must not be negative")
     return np.where(absent, 1.0, weight)
 
 

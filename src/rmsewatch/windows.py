@@ -214,10 +214,7 @@ def entry(predicted: int, labelled: int, stats: ErrorStats) -> dict[str, Any]:
 
 
 def _merge(parts: list[ErrorStats]) -> ErrorStats:
-    total = ErrorStats.empty()
-    for part in parts:
-        total = total.merge(part)
-    return total
+    return ErrorStats.merge_all(parts)
 
 
 def _finite_or_none(number: float | int) -> float | int | None:
