@@ -362,15 +362,20 @@ def test_orphan_whose_prediction_never_comes_expires_after_the_orphan_ttl() -> N
     assert m.metrics("m", window="1h", end=at(DAY + 60))["overall"]["labelled"] == 0
 
 
-def test_orphans_expire_on_the_event_clock_not_on_arrival() -> None:
+def test_orphan_already_past_its_ttl_on_the_event_clock_is_rejected() -> None:
     m = monitor(orphan_ttl="1d")
     m.add_predictions([pred("x", 3 * DAY, 1.0)])  # the clock is already 3 days on
 
-    result = m.add_labels([label("ghost", 0, 5.0)])
+    result = m.add_labels([label("ghost", 0, 5.0)]).as_dict()
 
-    assert result.as_dict()["orphaned"] == 1
+    assert (result["orphaned"], result["accepted"], result["rejected"]) == (0, 0, 1)
+    assert result["rejections"][0]["field"] == "prediction_id"
+    assert (
+        "older than the orphan TTL (1d) on the model's clock"
+        in (result["rejections"][0]["reason"])
+    )
     report = m.labels("m")
-    assert (report["orphans_waiting"], report["orphans_expired"]) == (0, 1)
+    assert (report["orphans_waiting"], report["orphans_expired"]) == (0, 0)
 
 
 # --- label timing -----------------------------------------------------------------

@@ -10,6 +10,7 @@ the field, the value and the rule; the valid events of the same batch go on.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -29,6 +30,7 @@ __all__ = [
     "EventBatch",
     "Rejection",
     "UnparsedEvent",
+    "json_safe",
     "labels_from_table",
     "parse_labels",
     "parse_predictions",
@@ -59,8 +61,12 @@ class Limits:
     segments: int = 16
     segment_length: int = 256
     features_bytes: int = 16_384
-    # |y| above this would make a squared error overflow float64.
-    magnitude: float = 1e150
+    # Bounds on |y| and on weights that keep every sum the statistics hold,
+    # up to weight * error**4 over billions of rows, inside float64.
+    magnitude: float = 1e50
+    # How far past the server's clock an event time may lie: further is almost
+    # always a unit or clock mistake, and would drag the model clock along.
+    future_us: int = 86_400_000_000
 
 
 LIMITS = Limits()
@@ -110,7 +116,7 @@ class Rejection:
         return {
             "index": self.index,
             "field": self.field,
-            "value": _json_safe(self.value),
+            "value": json_safe(self.value),
             "reason": self.reason,
         }
 
@@ -405,17 +411,17 @@ def _check_objects(check: _Checker, fields: tuple[str, ...]) -> None:
     unparsed = np.array([isinstance(r, UnparsedEvent) for r in check.records], bool)
     for i in np.flatnonzero(unparsed).tolist():
         event = check.records[i]
-        check.rejections.append(Rejection(int(i), "", event.text, event.reason))
+        check.rejections.append(Rejection(int(i), "event", event.text, event.reason))
     check.ok &= ~unparsed
     not_object = np.array([not isinstance(r, dict) for r in check.records], bool)
-    check.reject(not_object, "", check.records, "each event must be a JSON object")
+    check.reject(not_object, "event", check.records, "each event must be a JSON object")
     for i in np.flatnonzero(check.ok).tolist():
         unknown = sorted(set(check.records[i]) - allowed)
         if unknown:
             check.rejections.append(
                 Rejection(
                     int(i),
-                    unknown[0],
+                    json_safe(unknown[0]),
                     check.records[i][unknown[0]],
                     f"is not a field of this event; allowed: {', '.join(fields)}",
                 )
@@ -433,10 +439,24 @@ def _string_column(
     values = check.column(field)
     wrong_type = _per_element(values, lambda v: v is None or isinstance(v, str))
     check.reject(wrong_type, field, values, "must be a string")
-    clean = [v if isinstance(v, str) else None for v in values]
+    broken = _per_element(values, lambda v: not isinstance(v, str) or _is_unicode(v))
+    check.reject(broken, field, values, _UNICODE_RULE)
+    clean = [v if isinstance(v, str) and _is_unicode(v) else None for v in values]
     array = pa.array(clean, pa.string())
     _check_strings(check, field, array, values, max_length, required=required)
     return array
+
+
+_UNICODE_RULE = "must be valid Unicode (it holds a lone surrogate escape)"
+
+
+def _is_unicode(text: str) -> bool:
+    """Whether a string can be stored as UTF-8 (JSON may carry lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_strings(
@@ -458,6 +478,15 @@ def _check_strings(
     check.reject(
         lengths > max_length, field, shown, f"must be at most {max_length} characters"
     )
+    if field == "model":
+        # Model names are path segments of the read endpoints.
+        unfit = pc.match_substring_regex(array, r"[/\x00-\x1f\x7f]").fill_null(False)
+        check.reject(
+            np.asarray(unfit.to_numpy(zero_copy_only=False), dtype=bool),
+            field,
+            shown,
+            "must not contain '/' or control characters",
+        )
 
 
 def _is_number(value: Any) -> bool:
@@ -495,7 +524,7 @@ def _check_numbers(
             field,
             shown,
             f"must be at most {LIMITS.magnitude:g} in magnitude "
-            "(its square would overflow float64)",
+            "(larger values overflow the error sums)",
         )
 
 
@@ -527,7 +556,25 @@ def _default_weight(
     return np.where(absent, 1.0, weight)
 
 
+def _check_not_future(check: _Checker, us: NDArray[np.int64], shown: Any) -> None:
+    """Reject event times more than a day past the server's clock."""
+    limit = int(time.time() * US_PER_SECOND) + LIMITS.future_us
+    check.reject(
+        us > limit,
+        "ts",
+        shown,
+        "lies more than 1 day after the server's current time; send the time "
+        "the prediction was made or the truth observed",
+    )
+
+
 def _ts_column(check: _Checker) -> NDArray[np.int64]:
+    us = _parse_ts_column(check)
+    _check_not_future(check, us, check.column("ts"))
+    return us
+
+
+def _parse_ts_column(check: _Checker) -> NDArray[np.int64]:
     values = check.column("ts")
     out = np.zeros(len(values), dtype=np.int64)
     absent = np.array([v is None for v in values], dtype=bool)
@@ -598,6 +645,8 @@ def _segments_rule(segments: Any) -> str:
     if len(segments) > LIMITS.segments:
         return f"must have at most {LIMITS.segments} entries"
     for name, value in segments.items():
+        if not _is_unicode(name) or (isinstance(value, str) and not _is_unicode(value)):
+            return _UNICODE_RULE
         if not name or len(name) > LIMITS.name_length:
             return f"names must be 1 to {LIMITS.name_length} characters"
         if not isinstance(value, str):
@@ -617,7 +666,18 @@ def _features_column(check: _Checker) -> pa.Array[Any]:
         if not isinstance(features, dict):
             check.reject(_only(i, len(values)), "features", values, "must be an object")
             continue
-        text = json.dumps(features, sort_keys=True, separators=(",", ":"))
+        try:
+            text = json.dumps(
+                features, sort_keys=True, separators=(",", ":"), allow_nan=False
+            )
+        except ValueError:
+            check.reject(
+                _only(i, len(values)),
+                "features",
+                ["<object>"] * len(values),
+                "must not hold NaN or Infinity (they are not JSON)",
+            )
+            continue
         if len(text) > LIMITS.features_bytes:
             check.reject(
                 _only(i, len(values)),
@@ -630,15 +690,20 @@ def _features_column(check: _Checker) -> pa.Array[Any]:
     return pa.array(encoded, pa.string())
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+    """Return a value fit to echo in a JSON reply: finite, UTF-8, and short."""
     if isinstance(value, float) and not np.isfinite(value):
         return str(value)
+    if isinstance(value, str) and not _is_unicode(value):
+        value = value.encode("utf-8", "backslashreplace").decode("utf-8")
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, str) and len(value) > 200:
         return value[:200] + "..."
     if isinstance(value, int) and abs(value) > 10**20:
         return f"<integer of {len(str(abs(value)))} digits>"
-    if isinstance(value, dict | list) and len(json.dumps(value, default=str)) > 200:
-        return "<" + type(value).__name__ + ">"
+    if isinstance(value, dict | list):
+        text = json.dumps(value, default=str)  # escapes surrogates, NaN as NaN
+        if len(text) > 200 or "NaN" in text or "Infinity" in text:
+            return "<" + type(value).__name__ + ">"
     return value

@@ -32,8 +32,9 @@ import duckdb
 import pyarrow as pa
 
 from rmsewatch.buckets import count_predictions, fold_labels, rebuild_buckets
-from rmsewatch.events import EventBatch, Rejection
+from rmsewatch.events import LABEL_FIELDS, PREDICTION_FIELDS, EventBatch, Rejection
 from rmsewatch.settings import Settings
+from rmsewatch.times import format_duration
 
 __all__ = ["IngestResult", "ingest_labels", "ingest_predictions"]
 
@@ -344,38 +345,65 @@ def _apply_labels(
             "FROM candidates GROUP BY model",
         )
         if keep_orphans:
-            _keep_orphans(con, result)
+            _keep_orphans(con, settings, result)
     finally:
         _drop_temp(con, "candidates", "winners")
 
 
-def _keep_orphans(con: duckdb.DuckDBPyConnection, result: IngestResult) -> None:
-    """Store unmatched labels as orphans, skipping exact copies already held."""
+def _keep_orphans(
+    con: duckdb.DuckDBPyConnection, settings: Settings, result: IngestResult
+) -> None:
+    """Store unmatched labels as orphans, skipping exact copies already held.
+
+    A label older than the orphan TTL on its model's clock would be dropped at
+    once, so it is rejected instead of acknowledged and then lost.
+    """
     con.execute(
         """
         CREATE TEMP TABLE unmatched AS
         SELECT l.*,
-               row_number() OVER (PARTITION BY model, prediction_id, ts, y_true
-                                  ORDER BY seq) > 1
+               l.ts < m.clock - to_microseconds($ttl) AS stale,
+               row_number() OVER (PARTITION BY l.model, l.prediction_id, l.ts,
+                                  l.y_true ORDER BY l.seq) > 1
                OR EXISTS (SELECT 1 FROM orphan_labels o
                           WHERE o.model = l.model
                             AND o.prediction_id = l.prediction_id
                             AND o.ts = l.ts AND o.y_true = l.y_true) AS duplicate
         FROM incoming l ANTI JOIN predictions p USING (model, prediction_id)
-        """
+        JOIN models m ON m.model = l.model
+        """,
+        {"ttl": settings.orphan_ttl_us},
     )
     try:
         con.execute(
             "INSERT INTO orphan_labels SELECT model, prediction_id, ts, y_true, "
-            "nextval('label_seq') FROM unmatched WHERE NOT duplicate"
+            "nextval('label_seq') FROM unmatched WHERE NOT duplicate AND NOT stale"
         )
         orphaned, duplicates = con.execute(
-            "SELECT count(*) FILTER (WHERE NOT duplicate), "
-            "count(*) FILTER (WHERE duplicate) FROM unmatched"
+            "SELECT count(*) FILTER (WHERE NOT duplicate AND NOT stale), "
+            "count(*) FILTER (WHERE duplicate AND NOT stale) FROM unmatched"
         ).fetchall()[0]
         result.orphaned += orphaned
         result.duplicates += duplicates
         result.accepted += orphaned
+        ttl = format_duration(settings.orphan_ttl_us)
+        for seq, prediction_id in con.execute(
+            "SELECT seq, prediction_id FROM unmatched WHERE stale ORDER BY seq"
+        ).fetchall():
+            result.rejections.append(
+                Rejection(
+                    seq,
+                    "prediction_id",
+                    prediction_id,
+                    f"has no prediction, and the label is older than the orphan TTL "
+                    f"({ttl}) on the model's clock, so it could never join",
+                )
+            )
+        _add_counters(
+            con,
+            "SELECT model, 'labels_duplicate', count(*) FILTER (WHERE duplicate) "
+            "FROM unmatched GROUP BY model",
+        )
     finally:
         _drop_temp(con, "unmatched")
 
@@ -410,8 +438,14 @@ def _advance_clocks(con: duckdb.DuckDBPyConnection, source: str) -> None:
 def _count_rejections(con: duckdb.DuckDBPyConnection, result: IngestResult) -> None:
     if not result.rejections:
         return
+    known = {*PREDICTION_FIELDS, *LABEL_FIELDS, "event"}
     rows = pa.table(
-        {"field": [r.field for r in result.rejections]},
+        {
+            "field": [
+                r.field if r.field in known else "unknown_field"
+                for r in result.rejections
+            ]
+        },
     )
     con.register("rejected_fields", rows)
     try:

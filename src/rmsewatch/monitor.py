@@ -99,15 +99,19 @@ class Monitor:
         self,
         model: str,
         *,
-        window: str | None = "24h",
+        window: str | None = None,
         start: TimeArg = None,
         end: TimeArg = None,
         version: str | None = None,
         segment: str | None = None,
     ) -> dict[str, Any]:
-        """Return every metric of a window, overall and per segment value."""
+        """Return every metric of a window, overall and per segment value.
+
+        The window is ``window`` (default 24h) ending at ``end``, or
+        ``start``..``end``.
+        """
         with self.store.reading() as con:
-            span = self._span(model, window, start, end)
+            span = self._span(model, window, start, end, default="24h")
             groups = segment_stats(con, model, span, version=version, segment=segment)
         overall = groups.pop(("", ""), None)
         segments = [
@@ -186,25 +190,36 @@ class Monitor:
         self,
         model: str,
         *,
-        window: str | None = "30d",
+        window: str | None = None,
         start: TimeArg = None,
         end: TimeArg = None,
         version: str | None = None,
     ) -> dict[str, Any]:
-        """Return label latency quantiles and pending, missing, orphan, skew counts."""
+        """Return label latency quantiles and pending, missing, orphan, skew counts.
+
+        The window defaults to the 30 days before ``end``.
+        """
         with self.store.reading() as con:
-            span = self._span(model, window, start, end)
+            span = self._span(model, window, start, end, default="30d")
             return label_report(con, self.settings, model, span, version=version)
 
     def _span(
-        self, model: str, window: str | None, start: TimeArg, end: TimeArg
+        self,
+        model: str,
+        window: str | None,
+        start: TimeArg,
+        end: TimeArg,
+        *,
+        default: str,
     ) -> Span:
         clock = self._clock(model)
+        if window is None and start is None:
+            window = default
         return resolve_span(
             self.settings.bucket_us,
             clock,
             window_us=None
-            if window is None or start is not None
+            if window is None
             else parse_duration(window, field="window"),
             start_us=None if start is None else parse_ts(start, field="start"),
             end_us=None if end is None else parse_ts(end, field="end"),

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from rmsewatch.errors import InvalidInputError
 
 __all__ = [
+    "MAX_DURATION_US",
     "MAX_TS",
     "MIN_TS",
     "US_PER_SECOND",
@@ -37,18 +38,21 @@ _UNIT_US = {
     "d": 86_400 * US_PER_SECOND,
     "w": 7 * 86_400 * US_PER_SECOND,
 }
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_DURATION = re.compile(r"([0-9]{1,9})([smhdw])")
+# The longest duration accepted: a century covers any window or TTL.
+MAX_DURATION_US = 36_500 * 86_400 * US_PER_SECOND
 
 # Events must lie between 1970 and 2200: earlier or later instants are almost
 # always a unit mistake (milliseconds sent as seconds, a zero default).
 MIN_TS = 0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_RANGE_RULE = "must lie between 1970-01-01 and 2200-01-01 (UTC)"
 MAX_TS = int(datetime(2200, 1, 1, tzinfo=UTC).timestamp()) * US_PER_SECOND
 
 
 def parse_duration(text: str, *, field: str = "duration") -> int:
     """Return the microseconds in a duration such as ``"90s"``, ``"1h"`` or ``"7d"``."""
-    match = _DURATION.match(text) if isinstance(text, str) else None
+    match = _DURATION.fullmatch(text) if isinstance(text, str) else None
     if match is None or int(match.group(1)) == 0:
         raise InvalidInputError(
             field,
@@ -56,7 +60,10 @@ def parse_duration(text: str, *, field: str = "duration") -> int:
             "is not a duration; write a positive whole number and a unit "
             "(s, m, h, d, w), e.g. 1h, 24h, 7d",
         )
-    return int(match.group(1)) * _UNIT_US[match.group(2)]
+    us = int(match.group(1)) * _UNIT_US[match.group(2)]
+    if us > MAX_DURATION_US:
+        raise InvalidInputError(field, text, "must be at most 36500d")
+    return us
 
 
 def format_duration(us: int) -> str:
@@ -80,11 +87,11 @@ def parse_ts(value: str | float | int, *, field: str = "ts") -> int:
     else:
         if not np.isfinite(value):
             raise InvalidInputError(field, value, "must be a finite number of seconds")
+        if abs(value) >= MAX_TS / US_PER_SECOND:
+            raise InvalidInputError(field, value, _RANGE_RULE)
         us = round(value * US_PER_SECOND)
     if not MIN_TS <= us < MAX_TS:
-        raise InvalidInputError(
-            field, value, "must lie between 1970-01-01 and 2200-01-01 (UTC)"
-        )
+        raise InvalidInputError(field, value, _RANGE_RULE)
     return us
 
 
@@ -100,9 +107,7 @@ def _parse_rfc3339(text: str, field: str) -> int:
                 text,
                 "is not an RFC 3339 time with a UTC offset (e.g. 2013-03-01T06:00:00Z)",
             ) from exc
-        raise InvalidInputError(
-            field, text, "must lie between 1970-01-01 and 2200-01-01 (UTC)"
-        ) from exc
+        raise InvalidInputError(field, text, _RANGE_RULE) from exc
 
 
 def parse_rfc3339(texts: pa.Array[Any]) -> NDArray[np.int64]:

@@ -88,7 +88,8 @@ def resolve_span(
         raise InvalidInputError("window", None, "is required unless start is given")
     if start >= end:
         raise InvalidInputError("start", format_ts(start), "must be before end")
-    return Span(start, end)
+    # A window reaching before 1970 holds no events: it starts at the epoch.
+    return Span(max(start, 0), end)
 
 
 def segment_stats(

@@ -231,7 +231,8 @@ def test_errors_name_the_field_and_rule(scenario: Any) -> None:
     assert "not valid JSON" in not_json.json()["detail"]
     not_array = client.post("/v1/predictions", json={"prediction_id": "x"})
     assert not_array.status_code == 422
-    assert "must be a JSON array" in not_array.json()["detail"]
+    assert not_array.json()["field"] == "body"
+    assert not_array.json()["rule"] == "is a JSON object; send a JSON array of events"
 
 
 def test_openapi_describes_the_versioned_api(scenario: Any) -> None:

@@ -14,10 +14,12 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from rmsewatch import __version__
 from rmsewatch.errors import InvalidInputError, NotFoundError, RmsewatchError
 from rmsewatch.events import UnparsedEvent
+from rmsewatch.events import json_safe as _json_safe
 from rmsewatch.monitor import Monitor
 from rmsewatch.service.schemas import (
     IngestReply,
@@ -42,9 +44,11 @@ DEFAULT_MAX_BODY = 64 * 1024 * 1024
 class BodyError(RmsewatchError):
     """The request body cannot be read as events."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, rule: str, value: str | int | None = None) -> None:
         self.status = status
-        super().__init__(message)
+        self.rule = rule
+        self.value = value
+        super().__init__(f"body: {rule}")
 
 
 def _ingest_body(event: type[PredictionEvent] | type[LabelEvent]) -> dict[str, Any]:
@@ -75,23 +79,20 @@ def create_app(monitor: Monitor, *, max_body: int = DEFAULT_MAX_BODY) -> FastAPI
     _add_error_handlers(app)
 
     async def read_events(request: Request) -> list[Any]:
-        body = await request.body()
-        if len(body) > max_body:
-            raise BodyError(
-                413, f"body: {len(body)} bytes exceeds the limit of {max_body} bytes"
-            )
+        body = await _read_body(request, max_body)
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise BodyError(
-                400, f"body: invalid UTF-8 at byte {exc.start}; send UTF-8 JSON"
+                400,
+                f"is not UTF-8 (invalid byte at offset {exc.start}); send UTF-8 JSON",
             ) from exc
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media in NDJSON_TYPES:
             return _parse_ndjson(text)
         return _parse_json_array(text)
 
-    @app.get("/healthz", tags=["health"])
+    @app.api_route("/healthz", methods=["GET", "HEAD"], tags=["health"])
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
@@ -126,7 +127,9 @@ def create_app(monitor: Monitor, *, max_body: int = DEFAULT_MAX_BODY) -> FastAPI
     @app.get("/v1/models/{model}/metrics", response_model=MetricsReply, tags=["read"])
     def get_metrics(
         model: str,
-        window: Annotated[str | None, Query(description="e.g. 1h, 24h, 7d")] = "24h",
+        window: Annotated[
+            str | None, Query(description="e.g. 1h, 24h, 7d; default 24h")
+        ] = None,
         start: Annotated[str | None, Query(description="RFC 3339 or epoch s")] = None,
         end: Annotated[str | None, Query(description="default: latest event")] = None,
         version: str | None = None,
@@ -168,7 +171,7 @@ def create_app(monitor: Monitor, *, max_body: int = DEFAULT_MAX_BODY) -> FastAPI
     @app.get("/v1/models/{model}/labels", response_model=LabelsReply, tags=["read"])
     def get_labels(
         model: str,
-        window: str | None = "30d",
+        window: Annotated[str | None, Query(description="default 30d")] = None,
         start: str | None = None,
         end: str | None = None,
         version: str | None = None,
@@ -191,27 +194,47 @@ def _time(text: str | None) -> str | float | None:
         return text
 
 
+async def _read_body(request: Request, max_body: int) -> bytes:
+    """Read the body, refusing it as soon as it passes ``max_body`` bytes."""
+    too_big = f"exceeds the limit of {max_body} bytes; split the batch"
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_body:
+        raise BodyError(413, too_big, int(declared))
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_body:
+                raise BodyError(413, too_big, size)
+            chunks.append(chunk)
+    except ClientDisconnect as exc:
+        raise BodyError(400, "the client went away before the body ended") from exc
+    return b"".join(chunks)
+
+
 def _parse_json_array(text: str) -> list[Any]:
     try:
         events = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BodyError(
             400,
-            f"body: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}; "
+            f"is not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}; "
             "send a JSON array, or NDJSON with Content-Type application/x-ndjson",
         ) from exc
-    except RecursionError as exc:
-        raise BodyError(400, "body: JSON nested too deeply") from exc
+    except (ValueError, RecursionError) as exc:
+        # Integers of over 4300 digits, or nesting past Python's recursion limit.
+        raise BodyError(400, f"cannot be read as JSON: {exc}"[:300]) from exc
     if not isinstance(events, list):
-        raise BodyError(
-            422, f"body: a JSON {type(events).__name__} must be a JSON array of events"
-        )
+        kind = "object" if isinstance(events, dict) else "single value"
+        raise BodyError(422, f"is a JSON {kind}; send a JSON array of events")
     return events
 
 
 def _parse_ndjson(text: str) -> list[Any]:
     events: list[Any] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Split on newlines only: U+2028 and friends may stand inside JSON strings.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -219,15 +242,18 @@ def _parse_ndjson(text: str) -> list[Any]:
         except json.JSONDecodeError as exc:
             reason = f"line {number} is not valid JSON: {exc.msg}"
             events.append(UnparsedEvent(line[:200], reason))
-        except RecursionError:
-            events.append(UnparsedEvent(line[:200], f"line {number} nests too deeply"))
+        except (ValueError, RecursionError) as exc:
+            reason = f"line {number} cannot be read as JSON: {exc}"[:300]
+            events.append(UnparsedEvent(line[:200], reason))
     return events
 
 
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidInputError)
     async def invalid(request: Request, exc: InvalidInputError) -> JSONResponse:
-        value = exc.value if isinstance(exc.value, str | int | float | None) else None
+        value = _json_safe(exc.value)
+        if not isinstance(value, str | int | float | None):
+            value = str(value)[:200]
         return JSONResponse(
             status_code=422,
             content={
@@ -240,8 +266,16 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(NotFoundError)
     async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
-        return JSONResponse(status_code=404, content={"detail": str(exc)})
+        return JSONResponse(status_code=404, content={"detail": str(exc)[:500]})
 
     @app.exception_handler(BodyError)
     async def bad_body(request: Request, exc: BodyError) -> JSONResponse:
-        return JSONResponse(status_code=exc.status, content={"detail": str(exc)})
+        return JSONResponse(
+            status_code=exc.status,
+            content={
+                "detail": str(exc),
+                "field": "body",
+                "value": exc.value,
+                "rule": exc.rule,
+            },
+        )
