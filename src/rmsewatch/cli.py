@@ -80,12 +80,15 @@ def _settings(
 @click.version_option(__version__, prog_name="rmsewatch")
 @click.option(
     "--log-level",
-    default="info",
-    show_default=True,
+    default=None,
     type=click.Choice(["debug", "info", "warning", "error"]),
+    help="[default: info for serve, warning otherwise]",
 )
-def cli(log_level: str) -> None:
+@click.pass_context
+def cli(ctx: click.Context, log_level: str | None) -> None:
     """Monitor RMSE of regression models from predictions and late labels."""
+    if log_level is None:
+        log_level = "info" if ctx.invoked_subcommand == "serve" else "warning"
     logging.basicConfig(
         level=log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",

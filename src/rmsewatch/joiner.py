@@ -70,7 +70,9 @@ class IngestResult:
             "orphaned": self.orphaned,
             "repeated": self.repeated,
             "corrected": self.corrected,
-            "rejections": [r.as_dict() for r in self.rejections],
+            "rejections": [
+                r.as_dict() for r in sorted(self.rejections, key=lambda r: r.index)
+            ],
         }
 
     def add(self, other: IngestResult) -> None:
@@ -342,7 +344,13 @@ def _apply_labels(
             "SELECT model, 'labels_corrected', count(*) FILTER (WHERE NOT first_label) "
             "FROM winners GROUP BY model UNION ALL "
             "SELECT model, 'labels_duplicate', count(*) FILTER (WHERE duplicate) "
-            "FROM candidates GROUP BY model",
+            "FROM candidates GROUP BY model UNION ALL "
+            "SELECT c.model, 'labels_repeated', count(*) FROM candidates c "
+            "ANTI JOIN winners w USING (model, prediction_id) "
+            "WHERE NOT c.duplicate GROUP BY c.model UNION ALL "
+            "SELECT c.model, 'labels_repeated', count(*) FROM candidates c "
+            "JOIN winners w USING (model, prediction_id) WHERE NOT c.duplicate "
+            "AND (c.ts <> w.ts OR c.y_true <> w.y_true) GROUP BY c.model",
         )
         if keep_orphans:
             _keep_orphans(con, settings, result)

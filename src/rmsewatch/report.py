@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["fmt", "render_evaluation", "window_table"]
+__all__ = ["fmt", "render_evaluation", "wide_console", "window_table"]
 
 _WINDOW_COLUMNS = (
     ("labelled", "labelled"),
@@ -19,6 +19,12 @@ _WINDOW_COLUMNS = (
     ("r2_score", "R²"),
     ("abs_error_p90", "|e| p90"),
 )
+
+
+def wide_console() -> Console:
+    """Return a console; when output is not a terminal, wide enough for tables."""
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
 
 
 def fmt(value: Any, digits: int = 4) -> str:
@@ -47,7 +53,7 @@ def window_table(title: str, key_names: list[str], rows: list[dict[str, Any]]) -
 
 def render_evaluation(report: dict[str, Any], output_format: str) -> None:
     """Print an evaluation report as tables or as JSON on standard output."""
-    console = Console()
+    console = wide_console()
     if output_format == "json":
         console.print_json(json.dumps(report))
         return
@@ -105,9 +111,13 @@ def _render_model(console: Console, model: dict[str, Any]) -> None:
         "orphans_waiting",
         "orphans_expired",
         "duplicate_labels",
+        "repeated_labels",
         "corrected_labels",
     ):
         table.add_row(name, fmt(join[name]))
     for q in ("p50", "p90", "p99", "max"):
-        table.add_row(f"label latency {q} (s)", fmt(latency[q]))
+        seconds = latency[q]
+        table.add_row(
+            f"label latency {q} (min)", fmt(None if seconds is None else seconds / 60)
+        )
     console.print(table)

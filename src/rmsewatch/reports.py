@@ -92,6 +92,7 @@ def label_report(
         "orphans_expired": counters.get("orphans_expired", 0),
         "duplicate_labels": counters.get("labels_duplicate", 0),
         "corrected_labels": counters.get("labels_corrected", 0),
+        "repeated_labels": counters.get("labels_repeated", 0),
         "label_ttl_seconds": settings.label_ttl_us / 1e6,
     }
 

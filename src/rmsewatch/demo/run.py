@@ -28,14 +28,16 @@ from rmsewatch.demo.flights import (
     replay,
     train_model,
 )
-from rmsewatch.report import fmt, window_table
+from rmsewatch.report import fmt, wide_console, window_table
 from rmsewatch.service.process import ServerProcess
 
 __all__ = ["DemoSummary", "run_demo"]
 
 log = logging.getLogger(__name__)
 
-MONTHS = [f"2013-{m:02d}" for m in range(3, 13)]
+# UTC calendar months of scheduled departure; the evening flights of 31
+# December (New York time) fall in January 2014 UTC, so that month is shown too.
+MONTHS = [*(f"2013-{m:02d}" for m in range(3, 13)), "2014-01"]
 LABEL_TTL = "2d"  # flights land within hours; a cancelled one never does
 CHUNK = "1d"
 WORST_WEEK_MIN_LABELS = 500
@@ -65,7 +67,7 @@ def run_demo(
     console: Console | None = None,
 ) -> DemoSummary:
     """Run the whole demo and print its summary; return what it printed."""
-    console = console or Console()
+    console = console or wide_console()
     # One line per HTTP request would bury the summary.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     db = Path(db_path) if db_path else Path(tempfile.mkdtemp()) / "flights.duckdb"
@@ -133,7 +135,7 @@ def _get(client: httpx.Client, path: str, **params: Any) -> dict[str, Any]:
 
 def _read_summary(client: httpx.Client, summary: DemoSummary) -> None:
     base = f"/v1/models/{MODEL}"
-    for month, after in zip(MONTHS, [*MONTHS[1:], "2014-01"], strict=True):
+    for month, after in zip(MONTHS, [*MONTHS[1:], "2014-02"], strict=True):
         body = _get(
             client, f"{base}/metrics", start=f"{month}-01T00:00:00Z",
             end=f"{after}-01T00:00:00Z",
@@ -155,7 +157,7 @@ def _read_summary(client: httpx.Client, summary: DemoSummary) -> None:
     summary.worst_segments = sorted(ranked, key=lambda s: -s["rmse"])[:8]
     summary.labels = _get(
         client, f"{base}/labels", start="2013-03-01T00:00:00Z",
-        end="2014-01-01T00:00:00Z",
+        end="2014-02-01T00:00:00Z",
     )  # fmt: skip
 
 
@@ -184,7 +186,7 @@ def _print_summary(console: Console, summary: DemoSummary) -> None:
 
     week = summary.worst_week
     console.print(
-        f"worst week: {week['start'][:10]} .. {week['end'][:10]}, "
+        f"worst week: the 7 days from {week['start'][:10]} (UTC), "
         f"RMSE {week['rmse']:.1f} over {week['labelled']:,} flights"
     )
     console.print(
@@ -203,7 +205,7 @@ def _print_summary(console: Console, summary: DemoSummary) -> None:
         f"{labels['missing']:,} of {labels['predicted']:,} "
         f"({100 * (labels['missing_rate'] or 0):.2f}%), pending {labels['pending']:,}"
     )
-    console.print(f"database: {summary.db_path}")
+    console.print(f"database: {summary.db_path} (delete it when done)")
 
 
 def _print_queries(console: Console, summary: DemoSummary) -> None:

@@ -214,6 +214,8 @@ async def _read_body(request: Request, max_body: int) -> bytes:
 
 
 def _parse_json_array(text: str) -> list[Any]:
+    if not text.strip():
+        raise BodyError(400, "is empty; send a JSON array of events")
     try:
         events = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -149,6 +149,7 @@ class LabelsReply(BaseModel):
     orphans_expired: int
     duplicate_labels: int
     corrected_labels: int
+    repeated_labels: int
     label_ttl_seconds: float
 
 
