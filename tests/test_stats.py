@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import doctest
+import functools
+import itertools
 import json
 import math
 import warnings
@@ -553,3 +555,79 @@ def test_stats_examples_in_docstrings_run() -> None:
 
     assert result.failed == 0
     assert result.attempted > 0
+
+
+# --- folding many groups and merging many parts at once ---------------------------
+
+_EXACT_KEYS = (
+    "count",
+    "weight_sum",
+    "mse",
+    "rmse",
+    "mae",
+    "mean_error",
+    "mape",
+    "mape_excluded",
+    "smape",
+    "rmsle",
+    "rmsle_excluded",
+    "r2_score",
+    "nrmse_std",
+    "nrmse_range",
+    "nrmse_mean",
+    "max_abs_error",
+)
+
+
+def _assert_summaries_agree(got: ErrorStats, want: ErrorStats) -> None:
+    a, b = got.summary(), want.summary()
+    for key in _EXACT_KEYS:
+        if math.isnan(b[key]):
+            assert math.isnan(a[key]), key
+        else:
+            assert a[key] == pytest.approx(b[key], rel=1e-12, abs=1e-12), key
+
+
+def test_from_groups_equals_from_arrays_on_each_group() -> None:
+    rng = np.random.default_rng(3)
+    n = 2_000
+    true = rng.normal(10, 3, n)
+    true[::13] = 0.0  # zero targets for MAPE
+    true[::17] = -2.0  # outside RMSLE's domain
+    pred = true + rng.normal(0, 1, n)
+    weight = rng.uniform(0, 2, n)
+    weight[::7] = 0.0
+    sizes = np.array([0, 1, 700, 0, 299, 1000])
+
+    groups = ErrorStats.from_groups(true, pred, weight, sizes)
+
+    bounds = np.concatenate(([0], np.cumsum(sizes)))
+    for k, got in enumerate(groups):
+        part = slice(bounds[k], bounds[k + 1])
+        _assert_summaries_agree(
+            got, ErrorStats.from_arrays(true[part], pred[part], weight[part])
+        )
+
+
+def test_from_groups_refuses_sizes_that_do_not_cover_the_rows() -> None:
+    with pytest.raises(InvalidInputError, match="must split the 3 rows"):
+        ErrorStats.from_groups([1, 2, 3], [1, 2, 3], None, [1, 1])
+
+
+def test_merge_all_equals_the_whole_and_pairwise_merging() -> None:
+    rng = np.random.default_rng(4)
+    true = rng.normal(5, 2, 1_000)
+    pred = true + rng.normal(0, 1, 1_000)
+    weight = rng.uniform(0.1, 2, 1_000)
+    cuts = [0, 10, 11, 400, 999, 1_000]
+    parts = [
+        ErrorStats.from_arrays(true[a:b], pred[a:b], weight[a:b])
+        for a, b in itertools.pairwise(cuts)
+    ]
+
+    merged = ErrorStats.merge_all([*parts, ErrorStats.empty()])
+
+    _assert_summaries_agree(merged, ErrorStats.from_arrays(true, pred, weight))
+    _assert_summaries_agree(merged, functools.reduce(ErrorStats.merge, parts))
+    assert merged.abs_error_sketch.n == 1_000
+    assert ErrorStats.merge_all([]).count == 0

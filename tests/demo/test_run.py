@@ -44,6 +44,7 @@ def test_monthly_rmse_matches_pandas_over_the_same_flights(
     flights = load_flights()
     predictions = prediction_events(flights, train_model(flights))
     oracle = monthly_errors(flights, predictions)
+    assert sum(summary.months[m]["predicted"] for m in MONTHS) == len(predictions)
     for month in MONTHS:
         served, expected = summary.months[month], oracle.loc[month]
         assert served["count"] == expected["count"], month
@@ -59,10 +60,7 @@ def test_cancelled_flights_show_up_as_missing_labels(
 ) -> None:
     summary, _ = demo
     flights = load_flights()
-    in_range = flights[
-        (flights["ts"] >= pd.Timestamp("2013-03-01T00:00:00Z"))
-        & (flights["ts"] < pd.Timestamp("2014-01-01T00:00:00Z"))
-    ]
+    in_range = flights[flights["ts"] >= pd.Timestamp("2013-03-01T00:00:00Z")]
     landed = int(in_range["label_ts"].notna().sum())
     report = summary.labels
     assert report["predicted"] == len(in_range)
