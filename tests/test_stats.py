@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from datasketches import kll_doubles_sketch
 
-from rmsewatch import metrics, stats
+from rmsewatch import _stats_codec, metrics, stats
 from rmsewatch._validation import F64
 from rmsewatch.errors import (
     ConstantTargetWarning,
@@ -471,7 +471,7 @@ def test_dict_round_trip_through_strict_json_is_exact(rows: int) -> None:
 
 def test_bytes_are_compact() -> None:
     # The numbers, then two sketches that stay a few kilobytes however many rows.
-    assert len(ErrorStats.empty().to_bytes()) == stats._HEADER.size + 2 * (4 + 8)
+    assert len(ErrorStats.empty().to_bytes()) == _stats_codec._HEADER.size + 2 * (4 + 8)
     assert len(ErrorStats.from_arrays(*sample(1_000_000)).to_bytes()) < 12_000
 
 
@@ -502,7 +502,7 @@ def test_from_bytes_refuses_trailing_bytes() -> None:
 
 def test_from_bytes_refuses_a_corrupt_sketch() -> None:
     blob = ErrorStats.empty().to_bytes()
-    header = stats._HEADER.size
+    header = _stats_codec._HEADER.size
     corrupt = blob[: header + 4] + b"\xff" * 8 + blob[header + 12 :]
 
     with pytest.raises(

@@ -9,10 +9,7 @@ the merged sums.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
-import struct
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -22,6 +19,15 @@ import numpy as np
 import numpy.typing as npt
 from datasketches import kll_doubles_sketch
 
+from rmsewatch._stats_codec import (
+    COUNT_FIELDS,
+    FLOAT_FIELDS,
+    SKETCH_FIELDS,
+    decode_bytes,
+    decode_dict,
+    encode_bytes,
+    encode_dict,
+)
 from rmsewatch._validation import F64, Summary, check_regression_inputs
 from rmsewatch.errors import InvalidInputError, UndefinedMetricWarning
 from rmsewatch.metrics import (
@@ -39,35 +45,12 @@ __all__ = ["SKETCH_K", "ErrorStats"]
 #: and 1.65% over all quantiles at once, with 99% confidence (DataSketches docs).
 SKETCH_K: Final = 200
 
-_FORMAT: Final = 1
-_COUNT_FIELDS: Final = ("count", "mape_excluded", "rmsle_excluded")
-_FLOAT_FIELDS: Final = (
-    "weight_sum",
-    "weight_sq_sum",
-    "error_sum",
-    "sq_error_sum",
-    "abs_error_sum",
-    "quartic_error_sum",
-    "true_mean",
-    "true_m2",
-    "true_min",
-    "true_max",
-    "abs_error_max",
-    "mape_sum",
-    "mape_weight",
-    "smape_sum",
-    "rmsle_sum",
-    "rmsle_weight",
-)
-_SKETCH_FIELDS: Final = ("abs_error_sketch", "true_sketch")
 # The float fields that merge by plain addition.
 _SUMMED_FIELDS: Final = tuple(
     name
-    for name in _FLOAT_FIELDS
+    for name in FLOAT_FIELDS
     if name not in ("true_mean", "true_m2", "true_min", "true_max", "abs_error_max")
 )
-_HEADER: Final = struct.Struct(f"<B{len(_COUNT_FIELDS)}Q{len(_FLOAT_FIELDS)}d")
-_LENGTH: Final = struct.Struct("<I")
 
 Outcome = tuple[float, Undefined | None]
 
@@ -393,12 +376,12 @@ class ErrorStats:
             return items[0]
         values = {
             name: np.array([getattr(p, name) for p in items], dtype=np.float64)
-            for name in _FLOAT_FIELDS
+            for name in FLOAT_FIELDS
         }
         weight = values["weight_sum"]
         weight_sum = float(np.sum(weight))
         fields: dict[str, Any] = {
-            name: int(sum(getattr(p, name) for p in items)) for name in _COUNT_FIELDS
+            name: int(sum(getattr(p, name) for p in items)) for name in COUNT_FIELDS
         }
         for name in _SUMMED_FIELDS:
             fields[name] = float(np.sum(values[name]))
@@ -419,7 +402,7 @@ class ErrorStats:
             true_max=float(np.max(values["true_max"])),
             abs_error_max=float(np.max(values["abs_error_max"])),
         )
-        for name in _SKETCH_FIELDS:
+        for name in SKETCH_FIELDS:
             merged = kll_doubles_sketch(SKETCH_K)
             for part in items:
                 sketch = getattr(part, name)
@@ -651,89 +634,22 @@ class ErrorStats:
     # --- serialisation --------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        """Encode as a compact versioned blob: a format byte, the numbers, the sketches.
-
-        Layout (little-endian): format byte; counts as uint64; sums and extremes
-        as float64; then each sketch as a uint32 length and its DataSketches
-        serialisation.
-        """
-        parts = [
-            _HEADER.pack(
-                _FORMAT,
-                *(getattr(self, name) for name in _COUNT_FIELDS),
-                *(getattr(self, name) for name in _FLOAT_FIELDS),
-            )
-        ]
-        for name in _SKETCH_FIELDS:
-            sketch_bytes = getattr(self, name).serialize()
-            parts += [_LENGTH.pack(len(sketch_bytes)), sketch_bytes]
-        return b"".join(parts)
+        """Encode as a compact versioned blob (see :mod:`rmsewatch._stats_codec`)."""
+        return encode_bytes(self)
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> ErrorStats:
         """Decode a blob from :meth:`to_bytes`; a bad blob raises InvalidInputError."""
-        view = memoryview(blob)
-        if len(view) < 1 or view[0] != _FORMAT:
-            found = "no format byte" if len(view) < 1 else f"format byte {view[0]}"
-            raise InvalidInputError(
-                "blob",
-                Summary(found),
-                f"is not an ErrorStats blob of format {_FORMAT}; pass bytes "
-                "written by ErrorStats.to_bytes()",
-            )
-        _check_room(view, 0, _HEADER.size, "the header")
-        numbers = _HEADER.unpack_from(view, 0)[1:]
-        fields: dict[str, Any] = dict(
-            zip(_COUNT_FIELDS + _FLOAT_FIELDS, numbers, strict=True)
-        )
-        offset = _HEADER.size
-        for name in _SKETCH_FIELDS:
-            _check_room(view, offset, _LENGTH.size, f"the length of {name}")
-            (length,) = _LENGTH.unpack_from(view, offset)
-            offset += _LENGTH.size
-            _check_room(view, offset, length, name)
-            fields[name] = _load_sketch(name, bytes(view[offset : offset + length]))
-            offset += length
-        if offset != len(view):
-            raise InvalidInputError(
-                "blob",
-                Summary(f"{len(view) - offset} bytes after the last sketch"),
-                "is not a single ErrorStats blob; pass exactly the bytes of "
-                "ErrorStats.to_bytes()",
-            )
-        return cls(**fields)
+        return cls(**decode_bytes(blob))
 
     def to_dict(self) -> dict[str, int | float | str]:
         """Encode as a JSON-safe dict: non-finite floats as strings, sketches base64."""
-        result: dict[str, int | float | str] = {"format": _FORMAT}
-        for name in _COUNT_FIELDS:
-            result[name] = getattr(self, name)
-        for name in _FLOAT_FIELDS:
-            value: float = getattr(self, name)
-            result[name] = value if math.isfinite(value) else repr(value)
-        for name in _SKETCH_FIELDS:
-            raw = getattr(self, name).serialize()
-            result[name] = base64.b64encode(raw).decode("ascii")
-        return result
+        return encode_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> ErrorStats:
         """Decode a dict from :meth:`to_dict`; a bad dict raises InvalidInputError."""
-        if data.get("format") != _FORMAT:
-            raise InvalidInputError(
-                "format",
-                data.get("format"),
-                f"is not a known ErrorStats format; expected {_FORMAT}, as written "
-                "by ErrorStats.to_dict()",
-            )
-        fields: dict[str, Any] = {}
-        for name in _COUNT_FIELDS:
-            fields[name] = _decode_count(name, _require(data, name))
-        for name in _FLOAT_FIELDS:
-            fields[name] = _decode_float(name, _require(data, name))
-        for name in _SKETCH_FIELDS:
-            fields[name] = _decode_sketch(name, _require(data, name))
-        return cls(**fields)
+        return cls(**decode_dict(data))
 
 
 # --- helpers ----------------------------------------------------------------------
@@ -830,62 +746,3 @@ def _emit(outcome: Outcome) -> float:
 def _check_quantile(q: float) -> None:
     if not 0 <= q <= 1:
         raise InvalidInputError("q", q, "must be a quantile between 0 and 1")
-
-
-def _check_room(view: memoryview, offset: int, size: int, what: str) -> None:
-    if offset + size > len(view):
-        raise InvalidInputError(
-            "blob",
-            Summary(f"{len(view)} byte{'' if len(view) == 1 else 's'}"),
-            f"is truncated: {what} needs {size} bytes at offset {offset}; pass "
-            "the complete output of ErrorStats.to_bytes()",
-        )
-
-
-def _load_sketch(name: str, raw: bytes) -> kll_doubles_sketch:
-    try:
-        return kll_doubles_sketch.deserialize(raw)
-    except (RuntimeError, ValueError, IndexError) as exc:
-        raise InvalidInputError(
-            name,
-            Summary(f"{len(raw)} bytes"),
-            f"is not a valid KLL doubles sketch ({exc})",
-        ) from exc
-
-
-def _require(data: Mapping[str, object], name: str) -> object:
-    if name not in data:
-        raise InvalidInputError(
-            name,
-            Summary("missing"),
-            "is required; pass the dict of ErrorStats.to_dict()",
-        )
-    return data[name]
-
-
-def _decode_count(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInputError(name, value, "must be a non-negative integer")
-    return value
-
-
-def _decode_float(name: str, value: object) -> float:
-    if isinstance(value, str) and value in ("inf", "-inf", "nan"):
-        return float(value)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInputError(
-            name, value, "must be a number, or 'inf', '-inf' or 'nan' as a string"
-        )
-    return float(value)
-
-
-def _decode_sketch(name: str, value: object) -> kll_doubles_sketch:
-    if not isinstance(value, str):
-        raise InvalidInputError(name, value, "must be a base64 string")
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except binascii.Error as exc:
-        raise InvalidInputError(
-            name, Summary(f"{len(value)} characters"), "must be valid base64"
-        ) from exc
-    return _load_sketch(name, raw)
