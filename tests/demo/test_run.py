@@ -15,11 +15,6 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from rmsewatch.demo.flights import (
-    load_flights,
-    prediction_events,
-    train_model,
-)
 from rmsewatch.demo.run import (
     MONTHS,
     WORST_WEEK_MIN_LABELS,
@@ -38,11 +33,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoSummary, str]:
 
 
 def test_monthly_rmse_matches_pandas_over_the_same_flights(
-    demo: tuple[DemoSummary, str],
+    demo: tuple[DemoSummary, str], flights: pd.DataFrame, predictions: pd.DataFrame
 ) -> None:
     summary, _ = demo
-    flights = load_flights()
-    predictions = prediction_events(flights, train_model(flights))
     oracle = monthly_errors(flights, predictions)
     assert sum(summary.months[m]["predicted"] for m in MONTHS) == len(predictions)
     for month in MONTHS:
@@ -56,10 +49,9 @@ def test_monthly_rmse_matches_pandas_over_the_same_flights(
 
 
 def test_cancelled_flights_show_up_as_missing_labels(
-    demo: tuple[DemoSummary, str],
+    demo: tuple[DemoSummary, str], flights: pd.DataFrame
 ) -> None:
     summary, _ = demo
-    flights = load_flights()
     in_range = flights[flights["ts"] >= pd.Timestamp("2013-03-01T00:00:00Z")]
     landed = int(in_range["label_ts"].notna().sum())
     report = summary.labels
@@ -74,13 +66,11 @@ def test_cancelled_flights_show_up_as_missing_labels(
 
 
 def test_worst_week_is_the_weekly_maximum_and_matches_pandas(
-    demo: tuple[DemoSummary, str],
+    demo: tuple[DemoSummary, str], flights: pd.DataFrame, predictions: pd.DataFrame
 ) -> None:
     summary, _ = demo
     counted = [w for w in summary.weeks if w["labelled"] >= WORST_WEEK_MIN_LABELS]
     assert summary.worst_week["rmse"] == max(w["rmse"] for w in counted)
-    flights = load_flights()
-    predictions = prediction_events(flights, train_model(flights))
     joined = predictions.merge(flights[["prediction_id", "arr_delay"]])
     week = joined[
         (joined["ts"] >= pd.Timestamp(summary.worst_week["start"]))

@@ -25,9 +25,9 @@ from rmsewatch.demo.flights import (
     label_events,
     load_flights,
     prediction_events,
-    replay,
     train_model,
 )
+from rmsewatch.demo.replay import replay
 from rmsewatch.report import fmt, wide_console, window_table
 from rmsewatch.service.process import ServerProcess
 
