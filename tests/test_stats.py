@@ -31,6 +31,8 @@ SUMMARY_KEYS = [
     "weight_sum",
     "mse",
     "rmse",
+    "rmse_ci_low",
+    "rmse_ci_high",
     "mae",
     "mean_error",
     "mape",
@@ -413,6 +415,7 @@ def test_summary_has_every_metric_and_matches_the_properties() -> None:
     assert list(summary) == SUMMARY_KEYS
     assert summary["count"] == 1_000
     assert summary["rmse"] == stats_.rmse
+    assert (summary["rmse_ci_low"], summary["rmse_ci_high"]) == stats_.rmse_interval()
     assert summary["r2_score"] == stats_.r2_score
     assert summary["nrmse_iqr"] == stats_.nrmse("iqr")
     assert summary["abs_error_p90"] == stats_.error_quantile(0.9)
@@ -631,3 +634,47 @@ def test_merge_all_equals_the_whole_and_pairwise_merging() -> None:
     _assert_summaries_agree(merged, functools.reduce(ErrorStats.merge, parts))
     assert merged.abs_error_sketch.n == 1_000
     assert ErrorStats.merge_all([]).count == 0
+
+
+# --- the RMSE confidence interval --------------------------------------------------
+
+
+def test_rmse_interval_matches_the_delta_method_by_hand() -> None:
+    # Errors 1, -1, 3, -3: MSE 5, mean e^4 41, se sqrt((41 - 25) / 4) = 2.
+    stats = ErrorStats.from_arrays([0.0] * 4, [1.0, -1.0, 3.0, -3.0])
+    z = 1.959963984540054
+
+    low, high = stats.rmse_interval()
+
+    assert low == pytest.approx(math.sqrt(5 - 2 * z), rel=1e-12)
+    assert high == pytest.approx(math.sqrt(5 + 2 * z), rel=1e-12)
+    assert stats.summary()["rmse_ci_low"] == low
+
+
+def test_rmse_interval_covers_the_true_rmse_about_95_times_in_100() -> None:
+    rng = np.random.default_rng(11)
+    covered = 0
+    for _ in range(2_000):
+        errors = rng.normal(0.0, 2.0, 400)  # true RMSE 2
+        low, high = ErrorStats.from_arrays(np.zeros(400), errors).rmse_interval()
+        covered += low <= 2.0 <= high
+    assert 0.93 <= covered / 2_000 <= 0.97
+
+
+def test_rmse_interval_of_merged_parts_equals_that_of_the_whole() -> None:
+    rng = np.random.default_rng(12)
+    errors = rng.standard_t(5, 1_000)
+    weight = rng.uniform(0.5, 2.0, 1_000)
+    whole = ErrorStats.from_arrays(np.zeros(1_000), errors, weight)
+    parts = ErrorStats.merge_all(
+        ErrorStats.from_arrays(np.zeros(100), errors[i : i + 100], weight[i : i + 100])
+        for i in range(0, 1_000, 100)
+    )
+    assert parts.rmse_interval() == pytest.approx(whole.rmse_interval(), rel=1e-12)
+
+
+def test_rmse_interval_needs_two_effective_rows_and_a_level_inside_0_1() -> None:
+    one = ErrorStats.from_arrays([0.0], [1.0])
+    assert all(math.isnan(bound) for bound in one.rmse_interval())
+    with pytest.raises(InvalidInputError, match=r"level: 1\.0 must lie strictly"):
+        one.rmse_interval(1.0)

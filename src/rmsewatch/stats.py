@@ -13,6 +13,7 @@ import math
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from statistics import NormalDist
 from typing import Any, Final
 
 import numpy as np
@@ -482,6 +483,40 @@ class ErrorStats:
             return 0.0
         return self.weight_sum * self.weight_sum / self.weight_sq_sum
 
+    def rmse_interval(self, level: float = 0.95) -> tuple[float, float]:
+        """Return a confidence interval for the RMSE at ``level`` (delta method).
+
+        The MSE is a weighted mean of ``e²``; its standard error comes from the
+        second and fourth moments of the error, ``sqrt((E[e⁴] - MSE²) / n)``
+        with Kish's effective count ``n``. The normal interval for the MSE,
+        floored at 0, is carried to the RMSE by the square root, which is
+        monotone, so the level is kept. (NaN, NaN) with fewer than 2
+        effective rows.
+
+        Examples
+        --------
+        Errors 1, -1, 3, -3: MSE 5, E[e⁴] 41, standard error sqrt(16 / 4) = 2,
+        so the MSE interval is 5 ± 1.96 * 2 and the RMSE one its square root:
+
+        >>> stats = ErrorStats.from_arrays([0.0] * 4, [1.0, -1.0, 3.0, -3.0])
+        >>> [round(bound, 4) for bound in stats.rmse_interval()]
+        [1.0393, 2.9866]
+        """
+        if not 0 < level < 1:
+            raise InvalidInputError("level", level, "must lie strictly between 0 and 1")
+        return self._rmse_interval(level)
+
+    def _rmse_interval(self, level: float) -> tuple[float, float]:
+        n = self.effective_count
+        if n < 2 or self.weight_sum <= 0:
+            return math.nan, math.nan
+        mse = self.sq_error_sum / self.weight_sum
+        fourth = self.quartic_error_sum / self.weight_sum
+        spread = max(fourth - mse * mse, 0.0)
+        z = NormalDist().inv_cdf(0.5 + level / 2)
+        half_width = z * math.sqrt(spread / n)
+        return math.sqrt(max(mse - half_width, 0.0)), math.sqrt(mse + half_width)
+
     def nrmse(self, method: NrmseMethod = "std") -> float:
         """Return the RMSE divided by the spread of ``y_true``.
 
@@ -518,6 +553,8 @@ class ErrorStats:
             "weight_sum": self.weight_sum,
             "mse": self._mse()[0],
             "rmse": self._rmse()[0],
+            "rmse_ci_low": self._rmse_interval(0.95)[0],
+            "rmse_ci_high": self._rmse_interval(0.95)[1],
             "mae": self._mae()[0],
             "mean_error": self._mean_error()[0],
             "mape": self._mape()[0],

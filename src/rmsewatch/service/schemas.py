@@ -73,6 +73,8 @@ class Figures(BaseModel):
     weight_sum: float | None
     mse: float | None
     rmse: float | None
+    rmse_ci_low: float | None
+    rmse_ci_high: float | None
     mae: float | None
     mean_error: float | None
     mape: float | None
