@@ -315,6 +315,27 @@ def demo(db_path: str | None, port: int, keep_running: bool) -> None:
     run_demo(db_path=db_path, port=port, keep_running=keep_running)
 
 
+@cli.group()
+def slo() -> None:
+    """Service level objectives on model error (rmsewatch.yaml)."""
+
+
+@slo.command("check")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def slo_check(file: Path) -> None:
+    """Check an objectives FILE; report every mistake with its path in the file."""
+    from rmsewatch.objectives import load_objectives
+
+    objectives = load_objectives(file)
+    for objective in objectives.slos:
+        click.echo(
+            f"{objective.name}: {objective.sli.kind} on {objective.model}, "
+            f"target {objective.target:g} over {objective.time_window} "
+            f"({objective.budgeting})"
+        )
+    click.echo(f"{file}: {len(objectives.slos)} objective(s), no mistakes")
+
+
 def main() -> None:
     """Run the command line, mapping rmsewatch's errors to exit codes."""
     try:
