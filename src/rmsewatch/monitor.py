@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from rmsewatch.errors import InvalidInputError, NotFoundError
-from rmsewatch.events import EventBatch, Rejection, parse_labels, parse_predictions
+from rmsewatch.events import EventBatch, Rejection
+from rmsewatch.events_json import parse_labels, parse_predictions
 from rmsewatch.joiner import IngestResult, ingest_labels, ingest_predictions
 from rmsewatch.reports import label_report, model_list
 from rmsewatch.settings import Settings

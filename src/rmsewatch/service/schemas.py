@@ -1,6 +1,6 @@
 """Pydantic models of the HTTP API's bodies, for validation docs and OpenAPI.
 
-Ingest bodies are validated column by column in :mod:`rmsewatch.events`; the
+Ingest bodies are validated column by column in :mod:`rmsewatch.events_json`; the
 event models here describe them in the OpenAPI schema.
 """
 

@@ -16,13 +16,8 @@ import pyarrow as pa
 import pytest
 
 from rmsewatch import InvalidInputError, Monitor, Settings
-from rmsewatch.events import (
-    LABEL_FIELDS,
-    PREDICTION_FIELDS,
-    UnparsedEvent,
-    parse_labels,
-    parse_predictions,
-)
+from rmsewatch.events import LABEL_FIELDS, PREDICTION_FIELDS, UnparsedEvent
+from rmsewatch.events_json import parse_labels, parse_predictions
 
 TS = "2024-03-01T00:10:00Z"
 TS_US = 1_709_251_800_000_000
