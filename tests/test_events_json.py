@@ -424,3 +424,12 @@ def test_monitor_refuses_a_batch_over_the_limit_as_a_whole() -> None:
         ),
     ):
         m.add_labels([label(), label(), label()])
+
+
+def test_rejections_echo_values_short_and_safe() -> None:
+    _, rejections = parse_predictions(
+        [prediction(y_pred=10**400), prediction(**{"x" * 300: 1})]
+    )
+
+    assert rejections[0].as_dict()["value"] == "<integer of 401 digits>"
+    assert rejections[1].as_dict()["field"] == "x" * 200 + "..."

@@ -317,3 +317,10 @@ def test_series_segment_and_value_come_together(
 ) -> None:
     with pytest.raises(InvalidInputError, match=re.escape(message)):
         hourly.series("m", **arguments)
+
+
+def test_window_reaching_before_1970_starts_at_the_epoch() -> None:
+    span = resolve_span(HOUR, 2 * HOUR, window_us=10 * HOUR)
+
+    assert span == Span(0, 3 * HOUR)
+    assert span.describe()["start"] == "1970-01-01T00:00:00Z"
