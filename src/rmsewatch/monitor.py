@@ -17,8 +17,10 @@ from rmsewatch.errors import InvalidInputError, NotFoundError
 from rmsewatch.events import EventBatch, Rejection
 from rmsewatch.events_json import parse_labels, parse_predictions
 from rmsewatch.joiner import IngestResult, ingest_labels, ingest_predictions
+from rmsewatch.objectives import ObjectivesFile
 from rmsewatch.reports import label_report, model_list
 from rmsewatch.settings import Settings
+from rmsewatch.sli import evaluate_objective
 from rmsewatch.stats import ErrorStats
 from rmsewatch.store import Store
 from rmsewatch.times import format_duration, parse_duration, parse_ts
@@ -50,9 +52,15 @@ class Monitor:
     2.0
     """
 
-    def __init__(self, path: str | Path, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        settings: Settings | None = None,
+        objectives: ObjectivesFile | None = None,
+    ) -> None:
         self.store = Store(path, settings)
         self.settings = self.store.settings
+        self.objectives = objectives.slos if objectives else ()
 
     def close(self) -> None:
         """Close the store."""
@@ -203,6 +211,31 @@ class Monitor:
         with self.store.reading() as con:
             span = self._span(model, window, start, end, default="30d")
             return label_report(con, self.settings, model, span, version=version)
+
+    def slo_status(self, name: str | None = None) -> list[dict[str, Any]]:
+        """Evaluate the objectives (or the one named) at their models' clocks.
+
+        An objective whose model has no events yet reports ``"no_events"``.
+        """
+        chosen = [o for o in self.objectives if name is None or o.name == name]
+        if name is not None and not chosen:
+            raise NotFoundError(
+                "objective", name, "list them with GET /v1/slos or rmsewatch slo check"
+            )
+        statuses = []
+        with self.store.reading() as con:
+            for objective in chosen:
+                try:
+                    clock = self._clock(objective.model)
+                except NotFoundError:
+                    statuses.append(
+                        {"name": objective.name, "model": objective.model,
+                         "status": "no_events"}
+                    )  # fmt: skip
+                    continue
+                status = evaluate_objective(con, self.settings, objective, clock)
+                statuses.append({"status": "evaluated", **status})
+        return statuses
 
     def _span(
         self,
