@@ -29,8 +29,10 @@ DAY = "2024-03-01T"
 ERRORS = {0: [1, -1], 1: [3, -3], 2: [1, -1], 3: [1], 4: [3, -3], 5: [1, -1]}
 
 
-def _monitor(slos: str, *, labelled: dict[int, list[int]] = ERRORS) -> Monitor:
-    m = Monitor(":memory:", Settings.from_text(label_ttl="1d"), parse_objectives(slos))
+def events(
+    labelled: dict[int, list[int]] = ERRORS,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return the predictions and labels of the table above."""
     predictions, labels = [], []
     for hour, errors in ERRORS.items():
         for k, error in enumerate(errors):
@@ -52,6 +54,12 @@ def _monitor(slos: str, *, labelled: dict[int, list[int]] = ERRORS) -> Monitor:
     predictions.append(
         {"prediction_id": "open", "model": "m", "ts": f"{DAY}06:30:00Z", "y_pred": 1.0}
     )
+    return predictions, labels
+
+
+def _monitor(slos: str, *, labelled: dict[int, list[int]] = ERRORS) -> Monitor:
+    m = Monitor(":memory:", Settings.from_text(label_ttl="1d"), parse_objectives(slos))
+    predictions, labels = events(labelled)
     assert m.add_predictions(predictions).rejected == 0
     assert m.add_labels(labels).rejected == 0
     return m

@@ -18,6 +18,7 @@ import click
 
 from rmsewatch import __version__
 from rmsewatch.errors import RmsewatchError
+from rmsewatch.objectives import ObjectivesFile
 from rmsewatch.settings import Settings
 
 __all__ = ["cli", "main"]
@@ -114,12 +115,19 @@ def cli(ctx: click.Context, log_level: str | None) -> None:
     type=int,
     help="The most events one ingest request may carry.",
 )
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Objectives file (rmsewatch.yaml), served at /v1/slos.",
+)
 @_settings_options
 def serve(
     db_path: str,
     host: str,
     port: int,
     max_batch: int,
+    config: Path | None,
     bucket: str,
     label_ttl: str,
     orphan_ttl: str,
@@ -138,7 +146,8 @@ def serve(
             "bind to loopback or put it behind an authenticating proxy",
             host,
         )
-    monitor = Monitor(db_path, settings)
+    objectives = _objectives(config)
+    monitor = Monitor(db_path, settings, objectives)
     log.info(
         "event=serve host=%s port=%d db=%s settings=%s",
         host,
@@ -155,6 +164,14 @@ def serve(
         )
     finally:
         monitor.close()
+
+
+def _objectives(config: Path | None) -> ObjectivesFile | None:
+    if config is None:
+        return None
+    from rmsewatch.objectives import load_objectives
+
+    return load_objectives(config)
 
 
 def _is_loopback(host: str) -> bool:
@@ -334,6 +351,38 @@ def slo_check(file: Path) -> None:
             f"({objective.budgeting})"
         )
     click.echo(f"{file}: {len(objectives.slos)} objective(s), no mistakes")
+
+
+@slo.command("status")
+@click.option(
+    "--config",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The objectives file.",
+)
+@click.option(
+    "--db",
+    "db_path",
+    default="rmsewatch.duckdb",
+    show_default=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="The store to evaluate (opened while no serve holds it).",
+)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]),
+              default="table", show_default=True)  # fmt: skip
+@click.argument("name", required=False)
+def slo_status(
+    config: Path, db_path: str, output_format: str, name: str | None
+) -> None:
+    """Evaluate the objectives (or the one NAME) at their models' clocks."""
+    from rmsewatch.monitor import Monitor
+    from rmsewatch.report import render_slo_status
+
+    monitor = Monitor(db_path, objectives=_objectives(config))
+    try:
+        render_slo_status(monitor.slo_status(name), output_format)
+    finally:
+        monitor.close()
 
 
 def main() -> None:

@@ -121,3 +121,39 @@ def _render_model(console: Console, model: dict[str, Any]) -> None:
             f"label latency {q} (min)", fmt(None if seconds is None else seconds / 60)
         )
     console.print(table)
+
+
+def render_slo_status(statuses: list[dict[str, Any]], output_format: str) -> None:
+    """Print objectives' budgets and burn rates as a table or as JSON."""
+    console = wide_console()
+    if output_format == "json":
+        console.print_json(json.dumps(statuses))
+        return
+    table = Table(title="objectives", title_justify="left")
+    for name in ("objective", "segment", "at", "good", "bad", "no data",
+                 "budget left", "provisional", "breaching"):  # fmt: skip
+        table.add_column(name, justify="left" if name == "objective" else "right")
+    for status in statuses:
+        rows = [status, *status.get("segments", [])]
+        for row in rows:
+            if row.get("status") == "no_events":
+                table.add_row(row["name"], "-", "no events yet", *["-"] * 6)
+                continue
+            final, provisional = row["final"], row["provisional"]
+            breaching = [
+                f"{a['severity']} {a['long']}/{a['short']}"
+                for a in row["alerts"]
+                if a["breaching"]
+            ]
+            table.add_row(
+                row["name"],
+                f"{row['segment']}={row['value']}" if row.get("segment") else "-",
+                row["at"],
+                fmt(final["good"]),
+                fmt(final["bad"]),
+                fmt(final["no_data"]),
+                fmt(final["budget_remaining"], 3),
+                fmt(provisional["budget_remaining"], 3),
+                ", ".join(breaching) or "-",
+            )
+    console.print(table)

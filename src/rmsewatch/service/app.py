@@ -120,6 +120,17 @@ def create_app(monitor: Monitor, *, max_body: int = DEFAULT_MAX_BODY) -> FastAPI
         result = await run_in_threadpool(monitor.add_labels, events)
         return result.as_dict()
 
+    @app.get("/v1/slos", tags=["objectives"])
+    def get_slos() -> dict[str, Any]:
+        """Every objective of the --config file, evaluated at its model's clock."""
+        return {"slos": monitor.slo_status()}
+
+    @app.get("/v1/slos/{name}", tags=["objectives"])
+    def get_slo(name: str) -> dict[str, Any]:
+        """One objective: SLI, budget, burn rates per alert window, slices' state."""
+        (status,) = monitor.slo_status(name)
+        return status
+
     @app.get("/v1/models", response_model=ModelsReply, tags=["read"])
     def get_models() -> dict[str, Any]:
         return {"models": monitor.models()}
