@@ -8,7 +8,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["fmt", "render_evaluation", "wide_console", "window_table"]
+__all__ = [
+    "fmt",
+    "render_evaluation",
+    "render_slo_status",
+    "wide_console",
+    "window_table",
+]
 
 _WINDOW_COLUMNS = (
     ("labelled", "labelled"),
@@ -123,9 +129,11 @@ def _render_model(console: Console, model: dict[str, Any]) -> None:
     console.print(table)
 
 
-def render_slo_status(statuses: list[dict[str, Any]], output_format: str) -> None:
+def render_slo_status(
+    statuses: list[dict[str, Any]], output_format: str, console: Console | None = None
+) -> None:
     """Print objectives' budgets and burn rates as a table or as JSON."""
-    console = wide_console()
+    console = console or wide_console()
     if output_format == "json":
         console.print_json(json.dumps(statuses))
         return

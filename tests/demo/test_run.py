@@ -95,3 +95,21 @@ def test_summary_prints_every_section(demo: tuple[DemoSummary, str]) -> None:
     ):
         assert text in printed
     assert Path(summary.db_path).is_file()
+
+
+def test_hourly_rmse_objective_matches_pandas_over_the_same_hours(
+    demo: tuple[DemoSummary, str], flights: pd.DataFrame, predictions: pd.DataFrame
+) -> None:
+    summary, printed = demo
+    (status,) = [s for s in summary.slos if s["name"] == "flights-rmse-1h"]
+    start, end = pd.Timestamp(status["start"]), pd.Timestamp(status["end"])
+    joined = predictions.merge(flights[["prediction_id", "arr_delay"]])
+    window = joined[(joined["ts"] >= start) & (joined["ts"] < end)]
+    labelled = window[window["arr_delay"].notna()]
+    hours = labelled.groupby(labelled["ts"].dt.floor("h"))
+    squared = (labelled["y_pred"] - labelled["arr_delay"]) ** 2
+    rmse = np.sqrt(squared.groupby(labelled["ts"].dt.floor("h")).mean())
+    counted = rmse[hours.size() >= 30]  # min_count in rmsewatch.yaml
+    good, bad = int((counted <= 60).sum()), int((counted > 60).sum())
+    assert (status["provisional"]["good"], status["provisional"]["bad"]) == (good, bad)
+    assert "flights-rmse-1h" in printed

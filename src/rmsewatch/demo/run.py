@@ -28,7 +28,7 @@ from rmsewatch.demo.flights import (
     train_model,
 )
 from rmsewatch.demo.replay import replay
-from rmsewatch.report import fmt, wide_console, window_table
+from rmsewatch.report import fmt, render_slo_status, wide_console, window_table
 from rmsewatch.service.process import ServerProcess
 
 __all__ = ["DemoSummary", "run_demo"]
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 # December (New York time) fall in January 2014 UTC, so that month is shown too.
 MONTHS = [*(f"2013-{m:02d}" for m in range(3, 13)), "2014-01"]
 LABEL_TTL = "2d"  # flights land within hours; a cancelled one never does
+OBJECTIVES = Path(__file__).with_name("rmsewatch.yaml")
 CHUNK = "1d"
 WORST_WEEK_MIN_LABELS = 500
 WORST_SEGMENT_MIN_LABELS = 30
@@ -57,6 +58,7 @@ class DemoSummary:
     worst_week: dict[str, Any] = field(default_factory=dict)
     worst_segments: list[dict[str, Any]] = field(default_factory=list)
     labels: dict[str, Any] = field(default_factory=dict)
+    slos: list[dict[str, Any]] = field(default_factory=list)
 
 
 def run_demo(
@@ -85,7 +87,8 @@ def run_demo(
         f"{len(predictions):,} predictions and {len(labels):,} labels (Mar-Dec)"
     )
 
-    server = ServerProcess(db, port=port, args=["--label-ttl", LABEL_TTL])
+    args = ["--label-ttl", LABEL_TTL, "--config", str(OBJECTIVES)]
+    server = ServerProcess(db, port=port, args=args)
     with server:
         replay_started = time.perf_counter()
         with _progress(console) as bar:
@@ -155,6 +158,7 @@ def _read_summary(client: httpx.Client, summary: DemoSummary) -> None:
     ]
     ranked = [s for s in segments if s["labelled"] >= WORST_SEGMENT_MIN_LABELS]
     summary.worst_segments = sorted(ranked, key=lambda s: -s["rmse"])[:8]
+    summary.slos = _get(client, "/v1/slos")["slos"]
     summary.labels = _get(
         client, f"{base}/labels", start="2013-03-01T00:00:00Z",
         end="2014-02-01T00:00:00Z",
@@ -205,6 +209,8 @@ def _print_summary(console: Console, summary: DemoSummary) -> None:
         f"{labels['missing']:,} of {labels['predicted']:,} "
         f"({100 * (labels['missing_rate'] or 0):.2f}%), pending {labels['pending']:,}"
     )
+    console.print(f"objectives ({OBJECTIVES.name}), at the end of the replay:")
+    render_slo_status(summary.slos, "table", console)
     console.print(f"database: {summary.db_path} (delete it when done)")
 
 
