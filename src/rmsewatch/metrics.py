@@ -81,8 +81,12 @@ def rmse(
     true, pred, weight = _validate(y_true, y_pred, sample_weight)
 
     error = pred - true
+    # Scale by a power of two near the largest |error| (exact in binary), so
+    # that squares of tiny errors do not underflow to 0.
+    scale = _power_of_two(error)
+    scaled = error / scale
 
-    return math.sqrt(_mean(error * error, weight))
+    return scale * math.sqrt(_mean(scaled * scaled, weight))
 
 
 def mse(
@@ -600,6 +604,14 @@ def _total(values: F64, weight: F64 | None) -> float:
     # Leave zero-weight rows out rather than multiply: 0 * inf would be NaN.
     counted = weight > 0
     return float(np.sum(weight[counted] * values[counted]))
+
+
+def _power_of_two(values: F64) -> float:
+    """Return 2**k with 2**k <= max|values| < 2**(k+1), or 1.0 for all zeros."""
+    largest = float(np.max(np.abs(values))) if values.size else 0.0
+    if largest == 0.0 or not math.isfinite(largest):
+        return 1.0
+    return math.ldexp(1.0, math.frexp(largest)[1] - 1)
 
 
 def _mean(values: F64, weight: F64 | None) -> float:
