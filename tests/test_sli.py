@@ -195,3 +195,11 @@ def test_unknown_objective_and_model_without_events() -> None:
     ]
     with pytest.raises(LookupError, match="objective 'nope' not found"):
         m.slo_status("nope")
+
+
+def test_sli_window_must_be_whole_buckets_of_the_store() -> None:
+    odd = parse_objectives(THRESHOLD.replace("window: 1h", "window: 90m"))
+    with pytest.raises(
+        ValueError, match=r"slos\[0\]\.sli\.window: '90m' must be a whole number"
+    ):
+        Monitor(":memory:", objectives=odd)

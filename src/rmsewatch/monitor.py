@@ -61,6 +61,7 @@ class Monitor:
         self.store = Store(path, settings)
         self.settings = self.store.settings
         self.objectives = objectives.slos if objectives else ()
+        self._check_objective_windows()
 
     def close(self) -> None:
         """Close the store."""
@@ -211,6 +212,19 @@ class Monitor:
         with self.store.reading() as con:
             span = self._span(model, window, start, end, default="30d")
             return label_report(con, self.settings, model, span, version=version)
+
+    def _check_objective_windows(self) -> None:
+        """Refuse SLI windows that are not whole buckets of this store."""
+        bucket = self.settings.bucket_us
+        for i, objective in enumerate(self.objectives):
+            window = getattr(objective.sli, "window", None)
+            if window is not None and parse_duration(window) % bucket:
+                raise InvalidInputError(
+                    f"slos[{i}].sli.window",
+                    window,
+                    f"must be a whole number of this store's "
+                    f"{format_duration(bucket)} buckets",
+                )
 
     def slo_status(self, name: str | None = None) -> list[dict[str, Any]]:
         """Evaluate the objectives (or the one named) at their models' clocks.
