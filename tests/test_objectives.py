@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rmsewatch.objectives import ConfigError, parse_objectives
+from rmsewatch.objectives import ConfigError, load_objectives, parse_objectives
 
 GOOD = """
 slos:
@@ -110,7 +110,7 @@ def test_every_mistake_is_reported_with_its_path_in_the_file() -> None:
         ),
         (
             GOOD.replace("flights-abs-error", "flights-rmse-1h"),
-            "file: the name 'flights-rmse-1h' is used twice",
+            "slos[1].name: 'flights-rmse-1h' is used by slos[0] already",
         ),
     ],
 )
@@ -135,3 +135,43 @@ def test_slo_check_command_reports_and_exits_by_result(tmp_path: Path) -> None:
     assert "3 objective(s), no mistakes" in passed.stdout
     assert failed.returncode == 2
     assert "slos[1].sli.window: '1x' is not a duration" in failed.stderr
+
+
+ONE = (
+    "slos:\n"
+    "  - {name: a, model: m, target: 0.9, sli: {kind: abs_error_ratio, bound: 3}}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (ONE.replace("0.9", '"0.9"'), "slos[0].target: '0.9' must be a valid number"),
+        (ONE.replace("bound: 3", "bound: .inf"), "slos[0].sli.bound: inf must be a"),
+        (ONE.replace("model: m", "model: a/b"), "slos[0].model: 'a/b' must match"),
+        (ONE.replace("target: 0.9", "target: 0.9, target: 0.5"),
+         "line 2 column 38: the key 'target' is given twice"),
+        (ONE.replace("sli: {kind: abs_error_ratio, bound: 3}",
+                     "sli: {kind: relative, max_increase: 1, window: 7h}"),
+         "slos[0]: time_window 30d must be a whole number of sli.window 7h slices"),
+        (ONE.replace("target: 0.9", "target: 0.9, time_window: 400d"),
+         "slos[0]: time_window 400d must be at most 366d"),
+        (ONE.replace("sli: {kind: abs_error_ratio, bound: 3}", "sli: {bound: 3}"),
+         "slos[0].sli.kind: is required"),
+    ],
+)  # fmt: skip
+def test_values_the_service_cannot_use_are_refused(text: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_objectives(text)
+    assert caught.value.problems[0].startswith(problem)
+
+
+def test_files_that_are_not_utf8_text_or_too_big_are_refused(tmp_path: Path) -> None:
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"slos:\n\xff\xfe")
+    big = tmp_path / "big.yaml"
+    big.write_text("# " + "x" * 1_000_001)
+    with pytest.raises(ConfigError, match="is not UTF-8 text"):
+        load_objectives(binary)
+    with pytest.raises(ConfigError, match="is over 1,000,000 bytes"):
+        load_objectives(big)

@@ -60,7 +60,10 @@ Duration = Annotated[str, AfterValidator(_duration)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: "0.9" is not a number and true is not a count; no inf or NaN.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, allow_inf_nan=False
+    )
 
 
 class AlertWindow(_Strict):
@@ -88,8 +91,8 @@ DEFAULT_TICKET = (AlertWindow(long="3d", short="6h", burn_rate=1),)
 
 
 class Alerting(_Strict):
-    page: tuple[AlertWindow, ...] = DEFAULT_PAGE
-    ticket: tuple[AlertWindow, ...] = DEFAULT_TICKET
+    page: list[AlertWindow] = Field(default_factory=lambda: list(DEFAULT_PAGE))
+    ticket: list[AlertWindow] = Field(default_factory=lambda: list(DEFAULT_TICKET))
     pending_for: Duration | None = Field(default=None, alias="for")
 
 
@@ -143,7 +146,7 @@ class Objective(_Strict):
 
     name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
     description: str = ""
-    model: str = Field(min_length=1)
+    model: str = Field(min_length=1, max_length=128, pattern=r"^[^/\x00-\x1f\x7f]+$")
     version: str | None = None
     segment: dict[str, str] | None = Field(
         default=None, description="filter: one segment name and its value"
@@ -153,7 +156,7 @@ class Objective(_Strict):
     )
     sli: Indicator
     target: float = Field(gt=0, lt=1)
-    time_window: Duration = "30d"
+    time_window: Duration = "30d"  # at most MAX_TIME_WINDOW
     budgeting_method: Literal["Timeslices", "Occurrences"] | None = None
     provisional: Provisional = Provisional()
     alerting: Alerting = Alerting()
@@ -167,13 +170,24 @@ class Objective(_Strict):
                 f"budgeting_method {self.budgeting_method} does not fit an "
                 f"{self.sli.kind} SLI; it uses {expected}"
             )
-        if self.segment is not None and len(self.segment) != 1:
+        if self.segment is not None and (
+            len(self.segment) != 1 or not all(k and v for k, v in self.segment.items())
+        ):
             raise ValueError("segment must name exactly one segment and its value")
+        if self.per_segment == "":
+            raise ValueError("per_segment must name a segment")
+        if parse_duration(self.time_window) > MAX_TIME_WINDOW_US:
+            raise ValueError(f"time_window {self.time_window} must be at most 366d")
         if self.segment is not None and self.per_segment is not None:
             raise ValueError("give segment (one value) or per_segment (all), not both")
         window = getattr(self.sli, "window", None)
         if window and parse_duration(window) >= parse_duration(self.time_window):
             raise ValueError(f"sli.window {window} must be shorter than time_window")
+        if window and parse_duration(self.time_window) % parse_duration(window):
+            raise ValueError(
+                f"time_window {self.time_window} must be a whole number of "
+                f"sli.window {window} slices"
+            )
         return self
 
     @property
@@ -187,17 +201,23 @@ class Objective(_Strict):
 class ObjectivesFile(_Strict):
     """The whole ``rmsewatch.yaml``."""
 
-    slos: tuple[Objective, ...]
+    slos: list[Objective]
 
     @model_validator(mode="after")
     def _unique_names(self) -> ObjectivesFile:
         if not self.slos:
             raise ValueError("slos must list at least one objective")
-        seen: set[str] = set()
-        for slo in self.slos:
-            if slo.name in seen:
-                raise ValueError(f"the name {slo.name!r} is used twice")
-            seen.add(slo.name)
+        first: dict[str, int] = {}
+        repeated = []
+        for i, slo in enumerate(self.slos):
+            if slo.name in first:
+                repeated.append(
+                    f"slos[{i}].name: {slo.name!r} is used by slos[{first[slo.name]}] "
+                    "already"
+                )
+            first.setdefault(slo.name, i)
+        if repeated:
+            raise ValueError("; ".join(repeated))
         return self
 
 
@@ -213,21 +233,59 @@ class ConfigError(RmsewatchError):
         super().__init__(f"{source}: {len(problems)} mistake(s)\n{listed}")
 
 
+MAX_FILE_BYTES = 1_000_000
+MAX_TIME_WINDOW_US = 366 * 86_400_000_000
+
+
 def load_objectives(path: Path) -> ObjectivesFile:
     """Read and check an objectives file; raise ConfigError listing every mistake."""
-    if not path.is_file():
+    if not path.exists():
         raise NotFoundError("objectives file", str(path), "check the path")
-    return parse_objectives(path.read_text(encoding="utf-8"), source=str(path))
+    try:
+        raw = path.read_bytes()[: MAX_FILE_BYTES + 1]
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot be read: {exc.strerror}"]) from exc
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(str(path), [f"is over {MAX_FILE_BYTES:,} bytes"])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            str(path), [f"is not UTF-8 text (invalid byte at offset {exc.start})"]
+        ) from exc
+    return parse_objectives(text, source=str(path))
+
+
+class _Loader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key given twice in one mapping."""
+
+
+def _mapping_without_repeats(loader: Any, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {key!r} is given twice", key_node.start_mark
+            )
+        seen.add(key)
+    return dict(loader.construct_mapping(node))
+
+
+_Loader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_repeats
+)
 
 
 def parse_objectives(text: str, *, source: str = "<text>") -> ObjectivesFile:
     """Check the YAML text of an objectives file."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
-        raise ConfigError(source, [f"{where}not valid YAML ({exc})"]) from exc
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(source, [f"{where}{problem}"]) from exc
     if not isinstance(data, dict):
         raise ConfigError(source, ["the file must be a mapping with a 'slos' list"])
     try:
@@ -253,10 +311,16 @@ def _describe(error: Any) -> str:
         return f"{path}: {cause.value!r} {cause.rule}"
     if kind == "union_tag_invalid":
         return f"{path}.kind: must be one of {', '.join(sorted(_KINDS))}"
+    if kind == "union_tag_not_found":
+        return f"{path}.kind: is required ({', '.join(sorted(_KINDS))})"
+    if not path and message.startswith("slos["):
+        return message  # a check across objectives names its own paths
     value = error.get("input")
     if isinstance(value, dict | list | tuple):
         return f"{path or 'file'}: {message}"
-    return f"{path}: {value!r} {message.replace('Input should be', 'must be')}"
+    message = message.replace("Input should be", "must be")
+    message = message.replace("String should match pattern", "must match")
+    return f"{path}: {value!r} {message}"
 
 
 def _path(loc: tuple[Any, ...]) -> str:
