@@ -24,6 +24,7 @@ import pytest
 
 from rmsewatch import Monitor, Settings
 from rmsewatch.objectives import parse_objectives
+from rmsewatch.sli import alert_windows
 
 DAY = "2024-03-01T"
 ERRORS = {0: [1, -1], 1: [3, -3], 2: [1, -1], 3: [1], 4: [3, -3], 5: [1, -1]}
@@ -203,3 +204,25 @@ def test_sli_window_must_be_whole_buckets_of_the_store() -> None:
         ValueError, match=r"slos\[0\]\.sli\.window: '90m' must be a whole number"
     ):
         Monitor(":memory:", objectives=odd)
+
+
+def test_default_alert_windows_scale_with_the_time_window() -> None:
+    one_day = THRESHOLD.split("    alerting:")[0]  # the defaults, time window 1d
+    m = _monitor(one_day)
+
+    windows = [
+        (severity, w.long_us // 1_000_000, w.short_us // 1_000_000, w.rate)
+        for severity, w in alert_windows(m.objectives[0])
+    ]
+
+    # 1h/5m, 6h/30m and 3d/6h of 30 days, scaled to 1 day (divided by 30).
+    assert windows == [
+        ("page", 120, 10, 14.4),
+        ("page", 720, 60, 6),
+        ("ticket", 8640, 720, 1),
+    ]
+    page, _, ticket = _only(m)["alerts"]
+    assert page["evaluated_over"] == ["1h", "1h"]  # widened to one 1h slice
+    assert ticket["evaluated_over"] == ["2h", "1h"]  # 144 min cut to whole slices
+    # Hour 5 is good, hour 4 bad: 1 of 2 slices over the 2h ticket window.
+    assert ticket["long_burn_rate"] == pytest.approx(5.0)

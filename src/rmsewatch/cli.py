@@ -371,14 +371,27 @@ def slo_check(file: Path) -> None:
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]),
               default="table", show_default=True)  # fmt: skip
 @click.argument("name", required=False)
+@_settings_options
 def slo_status(
-    config: Path, db_path: str, output_format: str, name: str | None
+    config: Path,
+    db_path: str,
+    output_format: str,
+    name: str | None,
+    bucket: str,
+    label_ttl: str,
+    orphan_ttl: str,
+    label_policy: str,
 ) -> None:
-    """Evaluate the objectives (or the one NAME) at their models' clocks."""
+    """Evaluate the objectives (or the one NAME) at their models' clocks.
+
+    Give the settings the store is served with: --label-ttl decides which
+    slices are settled.
+    """
     from rmsewatch.monitor import Monitor
     from rmsewatch.report import render_slo_status
 
-    monitor = Monitor(db_path, objectives=_objectives(config))
+    settings = _settings(bucket, label_ttl, orphan_ttl, label_policy)
+    monitor = Monitor(db_path, settings, _objectives(config))
     try:
         render_slo_status(monitor.slo_status(name), output_format)
     finally:

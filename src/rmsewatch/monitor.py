@@ -17,7 +17,7 @@ from rmsewatch.errors import InvalidInputError, NotFoundError
 from rmsewatch.events import EventBatch, Rejection
 from rmsewatch.events_json import parse_labels, parse_predictions
 from rmsewatch.joiner import IngestResult, ingest_labels, ingest_predictions
-from rmsewatch.objectives import ObjectivesFile
+from rmsewatch.objectives import Objective, ObjectivesFile
 from rmsewatch.reports import label_report, model_list
 from rmsewatch.settings import Settings
 from rmsewatch.sli import evaluate_objective
@@ -60,7 +60,7 @@ class Monitor:
     ) -> None:
         self.store = Store(path, settings)
         self.settings = self.store.settings
-        self.objectives = objectives.slos if objectives else ()
+        self.objectives: list[Objective] = list(objectives.slos) if objectives else []
         self._check_objective_windows()
 
     def close(self) -> None:

@@ -25,10 +25,9 @@ import duckdb
 import numpy as np
 from numpy.typing import NDArray
 
-from rmsewatch.budget import Spend
+from rmsewatch.budget import BurnWindow, Spend, scale_windows
 from rmsewatch.objectives import (
     AbsErrorRatio,
-    AlertWindow,
     Objective,
     Relative,
     RmseThreshold,
@@ -37,7 +36,7 @@ from rmsewatch.settings import Settings
 from rmsewatch.stats import ErrorStats
 from rmsewatch.times import format_duration, format_ts, parse_duration
 
-__all__ = ["evaluate_objective"]
+__all__ = ["alert_windows", "evaluate_objective"]
 
 _Z95 = 1.959963984540054
 
@@ -158,7 +157,7 @@ def _status(
     else:
         step = max(parse_duration(sli.window), settings.bucket_us)
     end = clock_us // step * step  # the slice holding the clock is still open
-    start = end - period
+    start = end - period // step * step
     slices = _slices(con, settings, objective, segment, start, end, step, clock_us)
     final = _spend(slices, objective, settled_only=True)
     provisional = _spend(slices, objective, settled_only=False)
@@ -179,11 +178,7 @@ def _status(
         "last_slice": slices[-1] if slices else None,
         "alerts": [
             _burn(slices, objective, window, severity, step)
-            for severity, windows in (
-                ("page", objective.alerting.page),
-                ("ticket", objective.alerting.ticket),
-            )
-            for window in windows
+            for severity, window in alert_windows(objective)
         ],
     }
     return status
@@ -327,32 +322,49 @@ def _spend(
     }
 
 
+def alert_windows(objective: Objective) -> list[tuple[str, BurnWindow]]:
+    """Return each (severity, window) of an objective, durations in microseconds.
+
+    Windows the file states are used as stated. The defaults are the SRE
+    workbook's for a 30-day time window, so they scale with the time window.
+    """
+    time_window = parse_duration(objective.time_window)
+    chosen = []
+    for severity in ("page", "ticket"):
+        windows = [
+            BurnWindow(parse_duration(w.long), parse_duration(w.short), w.burn_rate)
+            for w in getattr(objective.alerting, severity)
+        ]
+        if severity not in objective.alerting.model_fields_set:
+            windows = scale_windows(windows, time_window)
+        chosen += [(severity, w) for w in windows]
+    return chosen
+
+
 def _burn(
     slices: list[dict[str, Any]],
     objective: Objective,
-    window: AlertWindow,
+    window: BurnWindow,
     severity: str,
     step: int,
 ) -> dict[str, Any]:
     rates = []
-    for length in (parse_duration(window.long), parse_duration(window.short)):
-        span = max(length, step)
+    # Whole slices only: a window is widened to one slice and cut to whole ones.
+    spans = [max(w, step) // step * step for w in (window.long_us, window.short_us)]
+    for span in spans:
         within = slices[-(span // step) :] if slices else []
         rates.append(_counted(objective, within).burn_rate)
     long_rate, short_rate = rates
     return {
         "severity": severity,
-        "long": window.long,
-        "short": window.short,
-        "evaluated_over": [
-            format_duration(max(parse_duration(window.long), step)),
-            format_duration(max(parse_duration(window.short), step)),
-        ],
-        "threshold": window.burn_rate,
+        "long": format_duration(window.long_us),
+        "short": format_duration(window.short_us),
+        "evaluated_over": [format_duration(span) for span in spans],
+        "threshold": window.rate,
         "long_burn_rate": long_rate,
         "short_burn_rate": short_rate,
         "breaching": long_rate is not None
         and short_rate is not None
-        and long_rate > window.burn_rate
-        and short_rate > window.burn_rate,
+        and long_rate > window.rate
+        and short_rate > window.rate,
     }

@@ -37,7 +37,7 @@ def test_slos_endpoint_and_status_command_agree_on_the_budget(tmp_path: Path) ->
 
     done = subprocess.run(
         [sys.executable, "-m", "rmsewatch", "slo", "status", "--config", str(config),
-         "--db", str(db), "--format", "json"],
+         "--db", str(db), "--format", "json", "--label-ttl", "1d"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

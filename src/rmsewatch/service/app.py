@@ -279,7 +279,15 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(NotFoundError)
     async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
-        return JSONResponse(status_code=404, content={"detail": str(exc)[:500]})
+        return JSONResponse(
+            status_code=404,
+            content={
+                "detail": str(exc)[:500],
+                "field": exc.kind,
+                "value": exc.name[:200],
+                "rule": "not found",
+            },
+        )
 
     @app.exception_handler(BodyError)
     async def bad_body(request: Request, exc: BodyError) -> JSONResponse:
