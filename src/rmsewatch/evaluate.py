@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from rmsewatch.errors import InvalidInputError, NotFoundError
 from rmsewatch.events import LIMITS, EventBatch, Rejection
 from rmsewatch.events_arrow import labels_from_table, predictions_from_table
-from rmsewatch.joiner import IngestResult
+from rmsewatch.ingest_result import IngestResult
 from rmsewatch.monitor import Monitor
 from rmsewatch.settings import Settings
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,59 +32,13 @@ import pyarrow as pa
 
 from rmsewatch.buckets import count_predictions, fold_labels, rebuild_buckets
 from rmsewatch.events import LABEL_FIELDS, PREDICTION_FIELDS, EventBatch, Rejection
+from rmsewatch.ingest_result import IngestResult
 from rmsewatch.settings import Settings
 from rmsewatch.times import format_duration
 
 __all__ = ["IngestResult", "ingest_labels", "ingest_predictions"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class IngestResult:
-    """What one batch did; the HTTP reply and the CLI report are built from it."""
-
-    kind: str
-    received: int
-    accepted: int = 0
-    duplicates: int = 0
-    rejections: list[Rejection] = field(default_factory=list)
-    joined: int = 0
-    orphaned: int = 0
-    repeated: int = 0
-    corrected: int = 0
-    buckets: int = 0
-
-    @property
-    def rejected(self) -> int:
-        return len(self.rejections)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the JSON reply of an ingest request."""
-        return {
-            "accepted": self.accepted,
-            "duplicates": self.duplicates,
-            "rejected": self.rejected,
-            "joined": self.joined,
-            "orphaned": self.orphaned,
-            "repeated": self.repeated,
-            "corrected": self.corrected,
-            "rejections": [
-                r.as_dict() for r in sorted(self.rejections, key=lambda r: r.index)
-            ],
-        }
-
-    def add(self, other: IngestResult) -> None:
-        """Fold the counts of another batch of the same kind into this one."""
-        self.received += other.received
-        self.accepted += other.accepted
-        self.duplicates += other.duplicates
-        self.rejections.extend(other.rejections)
-        self.joined += other.joined
-        self.orphaned += other.orphaned
-        self.repeated += other.repeated
-        self.corrected += other.corrected
-        self.buckets += other.buckets
 
 
 _SAME_PREDICTION = """

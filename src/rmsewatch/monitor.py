@@ -16,7 +16,8 @@ from typing import Any
 from rmsewatch.errors import InvalidInputError, NotFoundError
 from rmsewatch.events import EventBatch, Rejection
 from rmsewatch.events_json import parse_labels, parse_predictions
-from rmsewatch.joiner import IngestResult, ingest_labels, ingest_predictions
+from rmsewatch.ingest_result import IngestResult
+from rmsewatch.joiner import ingest_labels, ingest_predictions
 from rmsewatch.objectives import Objective, ObjectivesFile
 from rmsewatch.reports import label_report, model_list
 from rmsewatch.settings import Settings
